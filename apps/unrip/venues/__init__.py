@@ -1,0 +1,1 @@
+"""Venue adapters: one folder per venue (near_intents, paper), one interface (base.Venue)."""
