@@ -1,0 +1,1 @@
+"""Code the Pulumi projects under platform/ run (importable, so tests import it directly)."""

@@ -1,0 +1,46 @@
+"""Names the Hetzner project, the cluster project, the manifests and the bootstrap share.
+
+Each is a contract between layers (the node's registry mirror and the image references, the
+cloud-init marker and the bootstrap's wait, ...): change one here and everywhere follows.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Kubernetes namespaces.
+NAMESPACE_PLATFORM: Final = "platform"  # Redpanda, Forgejo, the Actions runner
+NAMESPACE_APPS: Final = "apps"  # ingest, reactor, executor, monitor, paper venue
+
+# In-cluster Kafka (Redpanda) for the apps.
+REDPANDA_SERVICE: Final = "redpanda"
+REDPANDA_KAFKA_PORT: Final = 9092
+KAFKA_BOOTSTRAP_IN_CLUSTER: Final = (
+    f"{REDPANDA_SERVICE}.{NAMESPACE_PLATFORM}.svc.cluster.local:{REDPANDA_KAFKA_PORT}"
+)
+
+# Forgejo and its container registry.
+FORGEJO_SERVICE: Final = "forgejo-http"
+FORGEJO_HTTP_PORT: Final = 3000
+FORGEJO_IN_CLUSTER_URL: Final = (
+    f"http://{FORGEJO_SERVICE}.{NAMESPACE_PLATFORM}.svc.cluster.local:{FORGEJO_HTTP_PORT}"
+)
+# NodePort on which the node's containerd reaches Forgejo's registry (loopback, plain HTTP:
+# traffic never leaves the node).
+FORGEJO_REGISTRY_NODEPORT: Final = 30300
+# The registry name image references use. k3s's registries.yaml (written by cloud-init)
+# mirrors it to http://127.0.0.1:FORGEJO_REGISTRY_NODEPORT, so pods pull from the in-cluster
+# Forgejo without any public DNS or TLS for the registry.
+REGISTRY_HOST: Final = "registry.unrip.internal"
+FORGEJO_ORG: Final = "unrip"
+FORGEJO_REPO: Final = "unrip"
+IMAGE_REPOSITORY: Final = f"{REGISTRY_HOST}/{FORGEJO_ORG}/unrip"
+
+# The node's data volume (Hetzner volume, delete-protected) and what lives on it.
+DATA_MOUNT: Final = "/var/lib/unrip-data"
+LOCAL_PATH_STORAGE_DIR: Final = f"{DATA_MOUNT}/local-path-provisioner"
+# cloud-init writes this file last; the bootstrap waits for it before fetching the kubeconfig.
+BOOT_MARKER: Final = "/var/lib/unrip/boot-complete"
+K3S_KUBECONFIG_PATH: Final = "/etc/rancher/k3s/k3s.yaml"
+SSH_USER: Final = "root"
+KUBE_API_PORT: Final = 6443
