@@ -69,27 +69,50 @@ def dlq_topic(source_topic: str) -> str:
 
 _PRIMARY: Final[tuple[TopicSpec, ...]] = (
     TopicSpec(
-        RAW_NEAR_INTENTS_QUOTE, 6, "quote_id", 7 * DAY_MS, CleanupPolicy.DELETE,
+        RAW_NEAR_INTENTS_QUOTE,
+        6,
+        "quote_id",
+        7 * DAY_MS,
+        CleanupPolicy.DELETE,
         "NEAR Intents solver-relay quote events, the exact websocket text in `raw`.",
     ),
     TopicSpec(
-        NORM_SWAP_DEMAND, 6, "venue:quote_id", 7 * DAY_MS, CleanupPolicy.DELETE,
+        NORM_SWAP_DEMAND,
+        6,
+        "venue:quote_id",
+        7 * DAY_MS,
+        CleanupPolicy.DELETE,
         "Venue-independent swap demands (someone wants to swap an exact amount).",
     ),
     TopicSpec(
-        CMD_EXECUTE_TRADE, EXECUTION_PARTITIONS, "command_id", 7 * DAY_MS, CleanupPolicy.DELETE,
+        CMD_EXECUTE_TRADE,
+        EXECUTION_PARTITIONS,
+        "command_id",
+        7 * DAY_MS,
+        CleanupPolicy.DELETE,
         "The reactor's decisions to trade, with the limits that were applied.",
     ),
     TopicSpec(
-        EXEC_TRADE_RESULT, 6, "command_id", 30 * DAY_MS, CleanupPolicy.DELETE,
+        EXEC_TRADE_RESULT,
+        6,
+        "command_id",
+        30 * DAY_MS,
+        CleanupPolicy.DELETE,
         "One outcome per command: filled, not filled, rejected, expired or failed.",
     ),
     TopicSpec(
-        AUDIT_REACTOR_SKIP, 6, "venue:quote_id", 7 * DAY_MS, CleanupPolicy.DELETE,
+        AUDIT_REACTOR_SKIP,
+        6,
+        "venue:quote_id",
+        7 * DAY_MS,
+        CleanupPolicy.DELETE,
         "Demands the reactor decided not to trade, with the documented skip reason.",
     ),
     TopicSpec(
-        STATE_EXECUTOR_LEDGER, EXECUTION_PARTITIONS, "command_id", 14 * DAY_MS,
+        STATE_EXECUTOR_LEDGER,
+        EXECUTION_PARTITIONS,
+        "command_id",
+        14 * DAY_MS,
         CleanupPolicy.COMPACT,
         "The executor's durable ledger: latest state of every command, co-partitioned with "
         "cmd.execute_trade and restored when a partition is assigned.",
@@ -100,11 +123,20 @@ _PRIMARY: Final[tuple[TopicSpec, ...]] = (
 
 # Topics whose records a service consumes (and may therefore reject into a DLQ); the ingest's
 # input is the venue itself, whose rejects go to the DLQ of its raw topic.
-_DLQ_SOURCES: Final = (RAW_NEAR_INTENTS_QUOTE, NORM_SWAP_DEMAND, CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT)
+_DLQ_SOURCES: Final = (
+    RAW_NEAR_INTENTS_QUOTE,
+    NORM_SWAP_DEMAND,
+    CMD_EXECUTE_TRADE,
+    EXEC_TRADE_RESULT,
+)
 
 _DLQS: Final[tuple[TopicSpec, ...]] = tuple(
     TopicSpec(
-        dlq_topic(source), 1, "source key", 30 * DAY_MS, CleanupPolicy.DELETE,
+        dlq_topic(source),
+        1,
+        "source key",
+        30 * DAY_MS,
+        CleanupPolicy.DELETE,
         f"Records rejected from {source}, with the reason and the consumer that rejected them.",
     )
     for source in _DLQ_SOURCES

@@ -117,7 +117,9 @@ def decode(
         raise ContractError("unexpected_event_type", f"{event_type} v{version} not accepted here")
     model = Envelope[payload_type]  # type: ignore[valid-type]
     try:
-        envelope = model.model_validate(body) if body is not None else model.model_validate_json(value)
+        envelope = (
+            model.model_validate(body) if body is not None else model.model_validate_json(value)
+        )
     except ValidationError as exc:
         raise ContractError("invalid", _summarise(exc)) from None
     if envelope.event_type != event_type or envelope.schema_version != version:

@@ -86,7 +86,7 @@ def make_envelope(
     ingested_at: datetime | None = None,
 ) -> Envelope[P]:
     """Wrap a payload; the event type and schema version come from the payload's class."""
-    model: type[Envelope[P]] = Envelope[type(payload)]  # type: ignore[misc]
+    model: type[Envelope[P]] = Envelope[type(payload)]  # type: ignore[misc,assignment]
     return model(
         event_id=event_id or new_event_id(),
         event_type=payload.EVENT_TYPE,

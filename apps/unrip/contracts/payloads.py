@@ -34,7 +34,9 @@ BaseUnits = Annotated[
     PlainSerializer(str, return_type=str, when_used="json"),
 ]
 PositiveBaseUnits = Annotated[BaseUnits, Field(gt=0)]
-Usd = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]
+Usd = Annotated[
+    Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
+]
 
 
 class SwapKind(StrEnum):
@@ -164,9 +166,10 @@ class TradeResultV1(Payload):
     pnl_usd: Usd = Field(description="realised PnL at the decision's reference prices")
     venue_reference: str | None = None
     executed_at: UtcDatetime | None = None
+    execution_venue: str = Field(description="where it was executed: paper, near_intents, ...")
     demand_observed_at: UtcDatetime
     venue_latency_ms: float | None = Field(default=None, ge=0)
-    decision_to_outcome_ms: float = Field(ge=0)
+    demand_to_outcome_ms: float = Field(description="from the demand being observed to here")
     reconciled: bool = Field(default=False, description="recovered from the venue after a crash")
 
 
@@ -183,7 +186,6 @@ class SkipReason(StrEnum):
     MAX_NOTIONAL = "max_notional"
     MAX_OPEN_EXPOSURE = "max_open_exposure"
     DAILY_LOSS_LIMIT = "daily_loss_limit"
-    DUPLICATE_DEMAND = "duplicate_demand"
 
 
 class ReactorSkipV1(Payload):
@@ -223,6 +225,7 @@ class LedgerEntryV1(Payload):
     client_order_id: str
     state: LedgerState
     transitions: tuple[LedgerTransition, ...]
+    venue: str
     command_event_id: str
     correlation_id: str | None = None
     command: ExecuteTradeV1 | None = Field(default=None, description="absent for rejects")

@@ -1,0 +1,5 @@
+import sys
+
+from unrip.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The executor: executes commands exactly once, through crashes, restarts and rebalances."""

@@ -1,0 +1,1 @@
+"""Local-only tooling (embedded broker, `invoke dev` supervisor). Services never import it."""

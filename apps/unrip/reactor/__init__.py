@@ -1,0 +1,1 @@
+"""The reactor: turns swap demands into execute-trade commands or recorded skips."""

@@ -1,0 +1,51 @@
+"""The reactor's risk state: open exposure, the UTC day's realised PnL, decided demands.
+
+Rebuilt at start-up from the day's commands, skips and results (so a restart cannot reset the
+daily loss limit), and updated idempotently: applying the same command or result twice changes
+nothing, which is what makes the rebuild and the live stream safe to overlap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass
+class RiskState:
+    day: date
+    open_exposure_usd: Decimal = Decimal(0)
+    daily_pnl_usd: Decimal = Decimal(0)
+    pending: dict[str, Decimal] = field(default_factory=dict)  # command_id -> notional
+    settled: set[str] = field(default_factory=set)  # command_ids with a result today
+    decided: set[str] = field(default_factory=set)  # demand keys (venue:quote_id) decided
+
+    def roll(self, now: datetime) -> None:
+        """A new UTC day starts a new loss budget; open exposure carries over."""
+        today = now.date()
+        if today != self.day:
+            self.day = today
+            self.daily_pnl_usd = Decimal(0)
+            self.settled.clear()
+            self.decided.clear()
+
+    def record_command(self, demand_key: str, command_id: str, notional_usd: Decimal) -> None:
+        self.decided.add(demand_key)
+        if command_id in self.pending or command_id in self.settled:
+            return
+        self.pending[command_id] = notional_usd
+        self.open_exposure_usd += notional_usd
+
+    def record_skip(self, demand_key: str) -> None:
+        self.decided.add(demand_key)
+
+    def record_result(self, command_id: str, pnl_usd: Decimal, at: datetime) -> None:
+        if command_id in self.settled:
+            return
+        self.settled.add(command_id)
+        notional = self.pending.pop(command_id, None)
+        if notional is not None:
+            self.open_exposure_usd -= notional
+        if at.date() == self.day:
+            self.daily_pnl_usd += pnl_usd

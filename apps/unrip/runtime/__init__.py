@@ -1,0 +1,1 @@
+"""What every service shares: settings, logs, health/metrics HTTP, lifecycle, Kafka I/O."""

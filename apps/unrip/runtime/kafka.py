@@ -1,0 +1,152 @@
+"""Kafka clients configured the one way unrip uses them (standard Kafka semantics only).
+
+Producers: acks=all, short linger for latency. Consumers: manual commits only, earliest reset
+(a new group must not skip commands), short fetch waits. Nothing broker-specific.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.structs import RecordMetadata
+
+from unrip.contracts import Envelope, encode
+from unrip.runtime.settings import ServiceSettings
+from unrip.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+
+def make_producer(settings: ServiceSettings, role: str, **overrides: Any) -> AIOKafkaProducer:
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "client_id": f"{settings.kafka_client_id_prefix}-{role}-{settings.instance_id}",
+        "acks": "all",
+        "linger_ms": settings.kafka_linger_ms,
+        "enable_idempotence": settings.kafka_enable_idempotence,
+        "request_timeout_ms": settings.kafka_request_timeout_ms,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+def make_consumer(
+    settings: ServiceSettings, role: str, group_id: str | None, **overrides: Any
+) -> AIOKafkaConsumer:
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "client_id": f"{settings.kafka_client_id_prefix}-{role}-{settings.instance_id}",
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
+        "max_poll_records": settings.kafka_max_poll_records,
+        "session_timeout_ms": settings.kafka_session_timeout_ms,
+        "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
+        "request_timeout_ms": settings.kafka_request_timeout_ms,
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(**options)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One record to publish: the envelope, its topic and key (and optionally its partition)."""
+
+    topic: str
+    key: str | None
+    envelope: Envelope[Any]
+    partition: int | None = None
+
+
+async def publish_all(
+    producer: AIOKafkaProducer, records: Iterable[Outgoing]
+) -> list[RecordMetadata]:
+    """Send everything, then wait for every acknowledgement (acks=all) before returning.
+
+    Sends are pipelined (one batch, not one round trip per record); the caller commits its
+    input offsets only after this returns, so nothing is acknowledged upstream unless it is
+    durably downstream.
+    """
+    futures = []
+    for record in records:
+        value, headers = encode(record.envelope)
+        futures.append(
+            await producer.send(
+                record.topic,
+                value=value,
+                key=record.key.encode() if record.key is not None else None,
+                headers=headers,
+                partition=record.partition,
+            )
+        )
+    if not futures:
+        return []
+    return list(await asyncio.gather(*futures))
+
+
+@dataclass(frozen=True, slots=True)
+class TopicReport:
+    created: list[str]
+    existing: list[str]
+    partitions_added: list[str]
+    mismatched: list[str]
+
+
+async def ensure_topics(
+    bootstrap_servers: str,
+    specs: Sequence[TopicSpec],
+    replication_factor: int = 1,
+    *,
+    timeout_s: float = 30.0,
+) -> TopicReport:
+    """Create missing catalogue topics and grow partition counts; idempotent.
+
+    Kafka cannot shrink partitions, so a topic with more partitions than the catalogue is
+    reported as a mismatch (and left alone) rather than "fixed".
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    await asyncio.wait_for(admin.start(), timeout_s)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        created: list[str] = []
+        if missing:
+            # A concurrent creator may win; the describe below checks the outcome either way.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            s.name, s.partitions, replication_factor, topic_configs=s.configs()
+                        )
+                        for s in missing
+                    ]
+                )
+            created = [s.name for s in missing]
+        present = [s for s in specs if s.name in existing]
+        added: list[str] = []
+        mismatched: list[str] = []
+        if present:
+            described = await admin.describe_topics([s.name for s in present])
+            counts = {d["topic"]: len(d["partitions"]) for d in described}
+            grow = {}
+            for s in present:
+                have = counts.get(s.name, 0)
+                if have < s.partitions:
+                    grow[s.name] = NewPartitions(total_count=s.partitions)
+                elif have > s.partitions:
+                    mismatched.append(f"{s.name}: {have} partitions, catalogue says {s.partitions}")
+            if grow:
+                await admin.create_partitions(grow)
+                added = sorted(grow)
+        return TopicReport(created, sorted(s.name for s in present), added, mismatched)
+    finally:
+        await admin.close()

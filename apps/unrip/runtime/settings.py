@@ -1,0 +1,44 @@
+"""Service configuration from the environment (``UNRIP_*``), validated at start-up.
+
+Flat names (``UNRIP_KAFKA_BOOTSTRAP_SERVERS``) because operators type them into ConfigMaps and
+shells; a bad value stops the service before it touches the bus, with the variable named.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_instance_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has. Services subclass it for their own."""
+
+    model_config = SettingsConfigDict(env_prefix="UNRIP_", extra="ignore", frozen=True)
+
+    instance_id: str = Field(default_factory=_default_instance_id)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    http_host: str = "0.0.0.0"  # noqa: S104  (pods serve probes and metrics on all interfaces)
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    # How long SIGTERM may take: stop fetching, finish in flight, commit, leave. The manifests'
+    # terminationGracePeriodSeconds must exceed it (checked by the manifest tests).
+    shutdown_grace_s: float = Field(default=20.0, gt=0)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_client_id_prefix: str = "unrip"
+    # Producer idempotence needs InitProducerId (Redpanda/Kafka have it; Tansu does not).
+    # Correctness never depends on it: it only removes broker-side retry duplicates.
+    kafka_enable_idempotence: bool = False
+    kafka_linger_ms: int = Field(default=1, ge=0)
+    kafka_fetch_max_wait_ms: int = Field(default=10, ge=0)
+    kafka_max_poll_records: int = Field(default=500, ge=1)
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    kafka_heartbeat_interval_ms: int = Field(default=1_000, ge=100)
+    kafka_request_timeout_ms: int = Field(default=30_000, ge=1000)

@@ -1,0 +1,1 @@
+"""The paper venue: a simulated exchange with a durable order book, run as its own service."""
