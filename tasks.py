@@ -29,3 +29,51 @@ def test(c: Context, k: str = "", fast: bool = False) -> None:
     # pytest exits 5 when it collects nothing; invoke treats any non-zero exit as failure,
     # so an empty selection cannot pass silently.
     c.run(f"{PY} -m pytest {' '.join(args)}", echo=True, pty=False)
+
+
+@task(
+    help={
+        "for_": "stop after this many seconds and print the summary (default: until Ctrl-C)",
+        "json": "print the summary as one JSON object on the last line of stdout",
+        "bootstrap_servers": "use this Kafka/Redpanda instead of the embedded broker",
+        "source": "file (recorded feed) or relay (live NEAR Intents; needs UNRIP_NEAR_INTENTS_JWT)",
+        "feed": "JSONL feed file (default: the bundled sample feed)",
+        "pace": "recorded (replay the recorded timing) or fast (as fast as possible)",
+        "speed": "with pace=recorded: replay this many times faster",
+        "loop": "replay the feed file forever (quote ids get a #pass suffix)",
+        "executors": "executor replicas in the consumer group",
+    }
+)
+def dev(
+    c,
+    for_=None,
+    json=False,
+    bootstrap_servers=None,
+    source="auto",
+    feed=None,
+    pace="recorded",
+    speed="1",
+    loop=False,
+    executors=1,
+):
+    """Run the whole pipeline locally: embedded broker, topics, every service as a process."""
+    from pathlib import Path
+
+    from unrip.local.dev import DevOptions, choose_source, run_dev
+
+    chosen = choose_source(source)
+    code = run_dev(
+        DevOptions(
+            duration_s=float(for_) if for_ is not None else None,
+            as_json=json,
+            bootstrap_servers=bootstrap_servers,
+            source=chosen,
+            feed=Path(feed) if feed else None,
+            pace=pace,
+            speed=float(speed),
+            loop=loop,
+            executors=int(executors),
+        )
+    )
+    if code:
+        raise SystemExit(code)

@@ -95,7 +95,7 @@ class StrategyFile:
     def __post_init__(self) -> None:
         self.current = load_strategy(self.path)
         self._signature = self._stat()
-        self._next_check = time.monotonic() + self.poll_interval_s
+        self._next_check = 0.0  # the first refresh() always looks
         self.reloads = 0
         self.errors = 0
 

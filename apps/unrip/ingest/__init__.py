@@ -1,0 +1,1 @@
+"""The venue ingest: venue messages in, raw truth and normalised demands out."""
