@@ -23,6 +23,7 @@ from unrip.contracts import ContractError, LedgerEntryV1, LedgerState, decode, m
 from unrip.contracts.envelope import utc_now
 from unrip.executor.states import newer
 from unrip.runtime.kafka import Outgoing, publish_all
+from unrip.runtime.replay import catch_up
 from unrip.topics import STATE_EXECUTOR_LEDGER
 
 log = logging.getLogger(__name__)
@@ -70,34 +71,20 @@ class Ledger:
         read = 0
         if tps:
             self._reader.assign(tps)
-            end = await self._reader.end_offsets(tps)
             for tp in tps:
                 position = self._next_offset.get(tp.partition)
                 if position is None:
                     await self._reader.seek_to_beginning(tp)
                 else:
                     self._reader.seek(tp, position)
-            remaining = {tp for tp in tps if await self._reader.position(tp) < end[tp]}
-            while remaining:
-                batch = await self._reader.getmany(*remaining, timeout_ms=200, max_records=5000)
-                for tp, records in batch.items():
-                    bucket = self._entries.setdefault(tp.partition, {})
-                    for record in records:
-                        if record.offset >= end[tp]:
-                            continue
-                        read += 1
-                        entry = self._decode(
-                            record.value, record.headers, tp.partition, record.offset
-                        )
-                        if entry is not None:
-                            bucket[entry.command_id] = newer(bucket.get(entry.command_id), entry)
-                for tp in list(remaining):
-                    position = await self._reader.position(tp)
-                    if position >= end[tp]:
-                        remaining.discard(tp)
-                        self._next_offset[tp.partition] = end[tp]
+            async for record in catch_up(self._reader, tps):
+                read += 1
+                entry = self._decode(record.value, record.headers, record.partition, record.offset)
+                if entry is not None:
+                    bucket = self._entries.setdefault(record.partition, {})
+                    bucket[entry.command_id] = newer(bucket.get(entry.command_id), entry)
             for tp in tps:
-                self._next_offset.setdefault(tp.partition, end[tp])
+                self._next_offset[tp.partition] = await self._reader.position(tp)
             self._reader.assign([])
         self._owned.update(partitions)
         for p in partitions:

@@ -1,0 +1,37 @@
+"""Shared fixtures: a real Kafka-compatible broker (Tansu) and service processes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from unrip.local.broker import TansuBroker
+from unrip.local.supervisor import Supervisor, env_without_unrip
+from unrip.runtime.kafka import ensure_topics
+from unrip.topics import CATALOGUE
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[TansuBroker]:
+    """A fresh broker per test (memory storage, starts in milliseconds) with every topic."""
+    with (tmp_path / "broker.log").open("ab") as log, TansuBroker(log=log) as running:
+        asyncio.run(ensure_topics(running.bootstrap_servers, CATALOGUE))
+        yield running
+
+
+@pytest.fixture
+def services(broker: TansuBroker, tmp_path: Path) -> Iterator[Supervisor]:
+    """Start unrip services as real processes against the broker; all stopped afterwards."""
+    env = {
+        **env_without_unrip(),
+        "UNRIP_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "UNRIP_KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "UNRIP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+        "UNRIP_SHUTDOWN_GRACE_S": "10",
+    }
+    supervisor = Supervisor(tmp_path, env)
+    yield supervisor
+    supervisor.stop_all(timeout_s=15)
