@@ -8,8 +8,12 @@
 # $UNRIP_BOOT_MARKER.failed naming the step, so the bootstrap can stop waiting at once.
 set -euo pipefail
 
+# Overridable only so tests can run this script against a scratch directory.
+readonly node_env=${UNRIP_NODE_ENV:-/etc/unrip/node.env}
+readonly rancher_dir=${UNRIP_RANCHER_DIR:-/etc/rancher}
+
 # shellcheck source=/dev/null
-. /etc/unrip/node.env
+. "$node_env"
 
 step="reading settings"
 
@@ -67,11 +71,11 @@ prepare_data_volume() {
     mkdir -p "$UNRIP_K3S_DATA_DIR" "$UNRIP_LOCAL_PATH_DIR" "$UNRIP_NODE_IDENTITY_DIR"
     # k3s checks a node's password (/etc/rancher/node/password) against the datastore; keeping
     # it beside the datastore lets a rebuilt server rejoin its own cluster under the same name.
-    mkdir -p /etc/rancher
-    if [ -e /etc/rancher/node ] && [ ! -L /etc/rancher/node ]; then
-        mv /etc/rancher/node "/etc/rancher/node.before-unrip.$(date +%s)"
+    mkdir -p "$rancher_dir"
+    if [ -e "$rancher_dir/node" ] && [ ! -L "$rancher_dir/node" ]; then
+        mv "$rancher_dir/node" "$rancher_dir/node.before-unrip.$(date +%s)"
     fi
-    ln -sfn "$UNRIP_NODE_IDENTITY_DIR" /etc/rancher/node
+    ln -sfn "$UNRIP_NODE_IDENTITY_DIR" "$rancher_dir/node"
 }
 
 # Flannel must carry pod traffic over the private network; k3s does not derive its interface
@@ -81,8 +85,8 @@ select_private_interface() {
     wait_until 300 "the private address $UNRIP_NODE_IP" has_node_ip
     local interface
     interface=$(interface_with_node_ip)
-    mkdir -p /etc/rancher/k3s/config.yaml.d
-    printf 'flannel-iface: %s\n' "$interface" >/etc/rancher/k3s/config.yaml.d/50-unrip-private-interface.yaml
+    mkdir -p "$rancher_dir/k3s/config.yaml.d"
+    printf 'flannel-iface: %s\n' "$interface" >"$rancher_dir/k3s/config.yaml.d/50-unrip-private-interface.yaml"
     log "private network on $interface"
 }
 
