@@ -152,6 +152,9 @@ class K3sServerNode(pulumi.ComponentResource):
                 )
             ],
             shutdown_before_deletion=True,
+            # serverType changes resize in place; the root disk holds nothing, so keep its
+            # size and a later downgrade stays possible.
+            keep_disk=True,
             labels={**labels, "role": "server"},
             opts=_server_options(self, settings, depends_on=[network.subnet]),
         )
@@ -234,6 +237,9 @@ class K3sAgentNode(pulumi.ComponentResource):
             ],
             public_nets=[hcloud.ServerPublicNetArgs(ipv4_enabled=True, ipv6_enabled=True)],
             shutdown_before_deletion=True,
+            # serverType changes resize in place; the root disk holds nothing, so keep its
+            # size and a later downgrade stays possible.
+            keep_disk=True,
             labels={**labels, "role": "agent"},
             opts=_server_options(self, settings, depends_on=[network.subnet, k3s_server.server]),
         )

@@ -154,6 +154,7 @@ def test_reruns_do_not_replace_the_server_by_default(
     assert set(server.ignore_changes) == {"userData", "image", "sshKeys"}
     assert server.delete_before_replace
     assert server.inputs["shutdownBeforeDeletion"] is True
+    assert server.inputs["keepDisk"] is True  # serverType changes stay reversible
 
 
 def test_operator_can_ask_for_server_changes_to_apply(
