@@ -1,7 +1,8 @@
 """Typed, validated settings of the Hetzner stack (the `unrip-hetzner:*` config keys).
 
 Every mistake an operator can make in `Pulumi.<stack>.yaml` is reported before any cloud
-call, all at once, each naming the config key it is about. Nothing here reads secrets.
+call, all at once, each naming the config key it is about. None of these settings is secret
+(the API token is the provider's own `hcloud:token`), so messages may quote values.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Final, TypeAlias
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -287,8 +289,6 @@ def project_config(project: str) -> dict[str, Any]:
     pulumi.Config only answers for keys one asks about; listing them all is what lets a
     misspelt key be reported instead of silently ignored.
     """
-    from pulumi.runtime import config as runtime_config
-
     merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     prefix = f"{project}:"
     return {key[len(prefix) :]: value for key, value in merged.items() if key.startswith(prefix)}

@@ -15,6 +15,7 @@ from unrip_platform.hetzner import (
     ConfigError,
     HetznerSettings,
     HetznerStackOutputs,
+    load_settings,
     settings_from_config,
 )
 from unrip_platform.hetzner.config import config_key
@@ -91,6 +92,22 @@ def test_main_builds_the_cluster_and_exports_every_output(engine: FakeEngine) ->
     assert parsed.kube_api_endpoint == f"https://{parsed.server_ipv4}:6443"
     expected = {output_name(name) for name in HetznerStackOutputs.__dataclass_fields__}
     assert set(outputs) == expected
+
+
+def test_settings_come_from_the_engines_config_environment(
+    engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {**example_config(), f"{PROJECT}:nodeCont": "2", "hcloud:token": "not-ours"}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+
+    assert "unrip-hetzner:nodeCont: unknown setting" in str(raised.value)
+    assert "hcloud" not in str(raised.value)
+    del config[f"{PROJECT}:nodeCont"]
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    assert load_settings().name_prefix == "unrip-example"
 
 
 def test_main_stops_on_bad_config_before_creating_anything(engine: FakeEngine) -> None:
