@@ -44,8 +44,13 @@ class K3sCluster(pulumi.ComponentResource):
             )
             for key in settings.ssh_public_keys
         ]
+        # k3s encrypts its bootstrap data on the volume with this token: a new token would
+        # lock a rebuilt server out of its own datastore, so it is protected like the data.
         token = random.RandomPassword(
-            f"{name}-k3s-token", length=CLUSTER_TOKEN_LENGTH, special=False, opts=child
+            f"{name}-k3s-token",
+            length=CLUSTER_TOKEN_LENGTH,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self, protect=settings.protect_data),
         )
         # Secret in state and in every value derived from it (the user data above all).
         self.cluster_token = pulumi.Output.secret(token.result)

@@ -36,14 +36,47 @@ def node_name(settings: HetznerSettings, index: int) -> str:
     return f"{settings.name_prefix}-node-{index}"
 
 
-def _server_options(
-    parent: pulumi.Resource, settings: HetznerSettings, depends_on: Sequence[pulumi.Resource]
-) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(
-        parent=parent,
-        depends_on=list(depends_on),
-        delete_before_replace=True,
-        ignore_changes=None if settings.apply_server_changes else list(REPLACING_INPUTS),
+def _k3s_node_server(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    settings: HetznerSettings,
+    node_name: str,
+    private_ip: str,
+    role: str,
+    labels: Mapping[str, str],
+    network: ClusterNetwork,
+    ssh_key_ids: Sequence[pulumi.Input[str]],
+    user_data: pulumi.Output[str],
+    public_net: hcloud.ServerPublicNetArgs,
+    depends_on: Sequence[pulumi.Resource],
+) -> hcloud.Server:
+    """A node's Hetzner server: behind the firewall from creation, on the private network at a
+    fixed address, replaced only on request and then deleted before its successor exists."""
+    return hcloud.Server(
+        name,
+        name=node_name,
+        server_type=settings.server_type,
+        image=settings.image,
+        location=settings.location,
+        ssh_keys=list(ssh_key_ids),
+        user_data=user_data,
+        firewall_ids=[network.firewall.id.apply(int)],
+        networks=[
+            hcloud.ServerNetworkArgs(subnet_id=network.subnet.id, ip=private_ip, alias_ips=[])
+        ],
+        public_nets=[public_net],
+        shutdown_before_deletion=True,
+        # serverType changes resize in place; the root disk holds nothing, so keeping its size
+        # keeps a later downgrade possible.
+        keep_disk=True,
+        labels={**labels, "role": role},
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=list(depends_on),
+            delete_before_replace=True,
+            ignore_changes=None if settings.apply_server_changes else list(REPLACING_INPUTS),
+        ),
     )
 
 
@@ -128,35 +161,21 @@ class K3sServerNode(pulumi.ComponentResource):
                 )
             )
         )
-        self.server = hcloud.Server(
+        self.server = _k3s_node_server(
             name,
-            name=self.node_name,
-            server_type=settings.server_type,
-            image=settings.image,
-            location=settings.location,
-            ssh_keys=list(ssh_key_ids),
+            parent=self,
+            settings=settings,
+            node_name=self.node_name,
+            private_ip=self.private_ip,
+            role="server",
+            labels=labels,
+            network=network,
+            ssh_key_ids=ssh_key_ids,
             user_data=self.user_data,
-            firewall_ids=[network.firewall.id.apply(int)],
-            networks=[
-                hcloud.ServerNetworkArgs(
-                    subnet_id=network.subnet.id,
-                    ip=self.private_ip,
-                    alias_ips=[],
-                )
-            ],
-            public_nets=[
-                hcloud.ServerPublicNetArgs(
-                    ipv4_enabled=True,
-                    ipv4=self.primary_ip.id.apply(int),
-                    ipv6_enabled=True,
-                )
-            ],
-            shutdown_before_deletion=True,
-            # serverType changes resize in place; the root disk holds nothing, so keep its
-            # size and a later downgrade stays possible.
-            keep_disk=True,
-            labels={**labels, "role": "server"},
-            opts=_server_options(self, settings, depends_on=[network.subnet]),
+            public_net=hcloud.ServerPublicNetArgs(
+                ipv4_enabled=True, ipv4=self.primary_ip.id.apply(int), ipv6_enabled=True
+            ),
+            depends_on=[network.subnet],
         )
         self.volume_attachment = hcloud.VolumeAttachment(
             f"{name}-data-attachment",
@@ -219,28 +238,18 @@ class K3sAgentNode(pulumi.ComponentResource):
                 )
             )
         )
-        self.server = hcloud.Server(
+        self.server = _k3s_node_server(
             name,
-            name=self.node_name,
-            server_type=settings.server_type,
-            image=settings.image,
-            location=settings.location,
-            ssh_keys=list(ssh_key_ids),
+            parent=self,
+            settings=settings,
+            node_name=self.node_name,
+            private_ip=self.private_ip,
+            role="agent",
+            labels=labels,
+            network=network,
+            ssh_key_ids=ssh_key_ids,
             user_data=self.user_data,
-            firewall_ids=[network.firewall.id.apply(int)],
-            networks=[
-                hcloud.ServerNetworkArgs(
-                    subnet_id=network.subnet.id,
-                    ip=self.private_ip,
-                    alias_ips=[],
-                )
-            ],
-            public_nets=[hcloud.ServerPublicNetArgs(ipv4_enabled=True, ipv6_enabled=True)],
-            shutdown_before_deletion=True,
-            # serverType changes resize in place; the root disk holds nothing, so keep its
-            # size and a later downgrade stays possible.
-            keep_disk=True,
-            labels={**labels, "role": "agent"},
-            opts=_server_options(self, settings, depends_on=[network.subnet, k3s_server.server]),
+            public_net=hcloud.ServerPublicNetArgs(ipv4_enabled=True, ipv6_enabled=True),
+            depends_on=[network.subnet, k3s_server.server],
         )
         self.register_outputs({"serverId": self.server.id})

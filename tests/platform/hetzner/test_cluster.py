@@ -128,6 +128,7 @@ def test_data_and_identity_are_protected(engine: FakeEngine, make_settings: Sett
     volume = deployment.one(VOLUME)
 
     assert ip.protect and volume.protect
+    assert deployment.one(TOKEN).protect  # the volume's datastore is encrypted with it
     assert ip.inputs["deleteProtection"] is True and volume.inputs["deleteProtection"] is True
     assert ip.inputs["autoDelete"] is False
     assert ip.inputs["type"] == "ipv4" and ip.inputs["assigneeType"] == "server"
@@ -144,6 +145,7 @@ def test_protection_can_be_lifted_for_a_deliberate_teardown(
     for registration in (deployment.one(PRIMARY_IP), deployment.one(VOLUME)):
         assert not registration.protect
         assert registration.inputs["deleteProtection"] is False
+    assert not deployment.one(TOKEN).protect
 
 
 def test_reruns_do_not_replace_the_server_by_default(
