@@ -2,7 +2,6 @@
 
 import pulumi
 import pulumi_kubernetes as k8s
-
 from unrip_platform.cluster.components import ClusterPlatform, kubeconfig_content
 from unrip_platform.cluster.settings import ClusterSettings
 

@@ -56,4 +56,4 @@ FORGEJO_RUNNER_LABEL: Final = "unrip-host"
 # The deploy workflow's identity: bound to the apps namespace only; the bootstrap copies the
 # token from this Secret into a Forgejo Actions secret.
 DEPLOYER_SERVICE_ACCOUNT: Final = "deployer"
-DEPLOYER_TOKEN_SECRET: Final = "deployer-token"
+DEPLOYER_TOKEN_SECRET: Final = "deployer-token"  # noqa: S105 (a name)

@@ -124,9 +124,9 @@ def empty_dir(name: str, size_limit: str = "256Mi") -> dict[str, Any]:
     return {"name": name, "emptyDir": {"sizeLimit": size_limit}}
 
 
-def mount(name: str, path: str, *, read_only: bool = False, sub_path: str | None = None) -> dict[
-    str, Any
-]:
+def mount(
+    name: str, path: str, *, read_only: bool = False, sub_path: str | None = None
+) -> dict[str, Any]:
     volume_mount: dict[str, Any] = {"name": name, "mountPath": path}
     if read_only:
         volume_mount["readOnly"] = True

@@ -133,7 +133,11 @@ class ClusterPlatform(pulumi.ComponentResource):
             opts=child,
         )
         self.deployer = _Group(
-            "Deployer", "deployer", deployer.deployer_manifests(), depends_on=after_namespaces, opts=child
+            "Deployer",
+            "deployer",
+            deployer.deployer_manifests(),
+            depends_on=after_namespaces,
+            opts=child,
         )
         self.outputs: dict[str, Any] = {
             "forgejo_url": names.FORGEJO_ROOT_URL,

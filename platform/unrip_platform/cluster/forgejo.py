@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import configparser
 import io
+import shlex
 from collections.abc import Mapping
 from typing import Final
 
@@ -44,10 +45,10 @@ FORGEJO_UID: Final = 1000  # the rootless image's git user
 WORK_DIR: Final = "/var/lib/gitea"
 APP_INI: Final = "/etc/gitea/app.ini"
 SECRETS_DIR: Final = "/etc/forgejo/secrets"
-RUNNER_SECRET_DIR: Final = "/etc/forgejo/runner"
+RUNNER_SECRET_DIR: Final = "/etc/forgejo/runner"  # noqa: S105 (a path)
 CONFIG_MAP: Final = "forgejo-config"
 SECRETS: Final = "forgejo-secrets"
-RUNNER_SECRET: Final = "forgejo-runner-secret"
+RUNNER_SECRET: Final = "forgejo-runner-secret"  # noqa: S105 (a name)
 DATA_CLAIM: Final = "forgejo-data"
 REGISTRY_SERVICE: Final = "forgejo-registry"
 
@@ -117,23 +118,25 @@ def render_ini(sections: Mapping[str, Mapping[str, str]]) -> str:
 
 def configure_script(settings: ClusterSettings) -> str:
     """The init container's script: idempotent, safe to run before every start."""
-    fj = settings.forgejo
+    user = shlex.quote(settings.forgejo.admin_username)
+    email = shlex.quote(settings.forgejo.admin_email)
+    runner = shlex.quote(settings.runner.name)
+    label = shlex.quote(names.FORGEJO_RUNNER_LABEL)
     return "\n".join(
         [
             "set -eu",
             f"cp /config-template/app.ini {APP_INI}",
             "forgejo migrate",
             f"password=$(cat {SECRETS_DIR}/admin-password)",
-            f"if forgejo admin user list --admin | awk 'NR > 1 {{ print $2 }}' "
-            f"| grep -Fxq '{fj.admin_username}'; then",
-            f"  forgejo admin user change-password --username '{fj.admin_username}' "
+            f"if forgejo admin user list --admin | awk 'NR > 1 {{ print $2 }}' | grep -Fxq {user}",
+            "then",
+            f"  forgejo admin user change-password --username {user} "
             '--password "$password" --must-change-password=false',
             "else",
-            f"  forgejo admin user create --admin --username '{fj.admin_username}' "
-            f"--email '{fj.admin_email}' --password \"$password\" --must-change-password=false",
+            f"  forgejo admin user create --admin --username {user} --email {email} "
+            '--password "$password" --must-change-password=false',
             "fi",
-            "forgejo forgejo-cli actions register "
-            f"--name '{settings.runner.name}' --labels '{names.FORGEJO_RUNNER_LABEL}' "
+            f"forgejo forgejo-cli actions register --name {runner} --labels {label} "
             f"--secret-file {RUNNER_SECRET_DIR}/runner-secret",
         ]
     )
@@ -209,9 +212,13 @@ def deployment(settings: ClusterSettings) -> Manifest:
                             "ports": [{"name": "http", "containerPort": names.FORGEJO_HTTP_PORT}],
                             "securityContext": container_security_context(),
                             "resources": container_resources,
-                            "startupProbe": http_probe("/api/healthz", "http", period=5, failures=60),
+                            "startupProbe": http_probe(
+                                "/api/healthz", "http", period=5, failures=60
+                            ),
                             "readinessProbe": http_probe("/api/healthz", "http"),
-                            "livenessProbe": http_probe("/api/healthz", "http", period=30, failures=5),
+                            "livenessProbe": http_probe(
+                                "/api/healthz", "http", period=30, failures=5
+                            ),
                             "volumeMounts": _mounts(),
                         }
                     ],
@@ -220,7 +227,10 @@ def deployment(settings: ClusterSettings) -> Manifest:
                         {"name": "config-template", "configMap": {"name": CONFIG_MAP}},
                         empty_dir("config", "1Mi"),
                         empty_dir("tmp", "2Gi"),
-                        {"name": "secrets", "secret": {"secretName": SECRETS, "defaultMode": 0o440}},
+                        {
+                            "name": "secrets",
+                            "secret": {"secretName": SECRETS, "defaultMode": 0o440},
+                        },
                         {
                             "name": "runner-secret",
                             "secret": {"secretName": RUNNER_SECRET, "defaultMode": 0o440},

@@ -39,7 +39,11 @@ def namespace(name: str, *, enforce: str) -> Manifest:
             "pod-security.kubernetes.io/audit": "restricted",
         }
     )
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": ns_labels}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": ns_labels},
+    }
 
 
 def _policy(name: str, namespace: str, spec: dict[str, Any]) -> Manifest:
@@ -72,7 +76,9 @@ def _public_internet(network: NetworkSettings) -> dict[str, Any]:
 
 
 def _outside_cluster(network: NetworkSettings) -> dict[str, Any]:
-    return {"ipBlock": {"cidr": "0.0.0.0/0", "except": [network.cluster_cidr, network.service_cidr]}}
+    return {
+        "ipBlock": {"cidr": "0.0.0.0/0", "except": [network.cluster_cidr, network.service_cidr]}
+    }
 
 
 def _common(ns: str) -> list[Manifest]:

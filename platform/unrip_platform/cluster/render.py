@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from unrip_platform.cluster.common import Manifest
 from unrip_platform.cluster.deployer import deployer_manifests
 from unrip_platform.cluster.forgejo import forgejo_manifests
@@ -24,3 +26,7 @@ def render_manifests(
         *runner_manifests(settings),
         *deployer_manifests(),
     ]
+
+
+# The checkov failures this project accepts, each with its scope and reason.
+POLICY_EXCEPTIONS = Path(__file__).with_name("policy_exceptions.yaml")

@@ -60,9 +60,7 @@ def _arguments(manifest: Mapping[str, Any]) -> dict[str, Any]:
     return arguments
 
 
-def create(
-    manifest: Manifest, opts: pulumi.ResourceOptions | None = None
-) -> pulumi.CustomResource:
+def create(manifest: Manifest, opts: pulumi.ResourceOptions | None = None) -> pulumi.CustomResource:
     key = (manifest["apiVersion"], manifest["kind"])
     try:
         resource_type = RESOURCE_TYPES[key]

@@ -16,6 +16,7 @@ is rebuilt on every start and needs no volume.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any, Final
 
 import yaml
@@ -125,7 +126,7 @@ def deployment(settings: ClusterSettings) -> Manifest:
     config = yaml.safe_dump(runner_config(settings), sort_keys=True)
     register = (
         f"exec forgejo-runner create-runner-file --instance {names.FORGEJO_IN_CLUSTER_URL} "
-        f'--name {runner.name} --secret "$(cat /etc/forgejo/runner/runner-secret)"'
+        f'--name {shlex.quote(runner.name)} --secret "$(cat /etc/forgejo/runner/runner-secret)"'
     )
     env = [
         {"name": "HOME", "value": f"{DATA_DIR}/home"},

@@ -27,5 +27,5 @@ PLACEHOLDERS = PlatformSecrets(
     forgejo_secret_key="placeholder-secret-key",  # noqa: S106
     forgejo_internal_token="placeholder-internal-token",  # noqa: S106
     forgejo_jwt_secret="placeholder-jwt-secret",  # noqa: S106
-    runner_secret="0" * 40,  # noqa: S106
+    runner_secret="0" * 40,
 )

@@ -15,6 +15,7 @@ from importlib.resources import files
 from typing import Final
 
 from unrip import topics
+
 from unrip_platform import names
 from unrip_platform.cluster.common import (
     SMALL,
