@@ -125,6 +125,7 @@ def deployment(settings: ClusterSettings) -> Manifest:
     runner = settings.runner
     config = yaml.safe_dump(runner_config(settings), sort_keys=True)
     register = (
+        f"mkdir -p {DATA_DIR}/home {DATA_DIR}/workdir && "
         f"exec forgejo-runner create-runner-file --instance {names.FORGEJO_IN_CLUSTER_URL} "
         f'--name {shlex.quote(runner.name)} --secret "$(cat /etc/forgejo/runner/runner-secret)"'
     )

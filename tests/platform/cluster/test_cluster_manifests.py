@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -171,3 +172,19 @@ def test_apps_may_reach_kafka_but_not_forgejo(manifests: list[dict[str, Any]]) -
     assert names.FORGEJO_HTTP_PORT not in ports
     public = [peer["ipBlock"] for rule in apps_egress for peer in rule["to"] if "ipBlock" in peer]
     assert public and all("10.0.0.0/8" in block["except"] for block in public)
+
+
+def test_inline_scripts_are_valid_shell(manifests: list[dict[str, Any]]) -> None:
+    scripts = [
+        (workload, name, container["command"])
+        for workload, name, container, _ in containers(manifests)
+        if container.get("command", [])[:1] in (["/bin/sh"], ["/bin/bash"])
+        and "-c" in container["command"]
+    ]
+    assert len(scripts) >= 3
+    for workload, name, command in scripts:
+        shell, _, script = command
+        result = subprocess.run(
+            [shell.rsplit("/", 1)[-1], "-n", "-c", script], capture_output=True, text=True
+        )
+        assert result.returncode == 0, (workload, name, result.stderr)
