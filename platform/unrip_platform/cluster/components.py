@@ -16,7 +16,7 @@ import pulumi_random as random
 
 from unrip_platform import names
 from unrip_platform.cluster import deployer, forgejo, namespaces, redpanda, runner, topics
-from unrip_platform.cluster.resources import create_group
+from unrip_platform.cluster.resources import create_group, resource_name
 from unrip_platform.cluster.secret_values import PlatformSecrets
 from unrip_platform.cluster.settings import ClusterSettings
 
@@ -83,7 +83,10 @@ class _Group(pulumi.ComponentResource):
         self.register_outputs({})
 
     def get(self, manifest_kind: str, namespace: str, name: str) -> pulumi.CustomResource:
-        return self.resources[f"{manifest_kind.lower()}-{namespace}-{name}"]
+        key = resource_name(
+            {"kind": manifest_kind, "metadata": {"namespace": namespace, "name": name}}
+        )
+        return self.resources[key]
 
 
 class ClusterPlatform(pulumi.ComponentResource):
