@@ -44,3 +44,16 @@ BOOT_MARKER: Final = "/var/lib/unrip/boot-complete"
 K3S_KUBECONFIG_PATH: Final = "/etc/rancher/k3s/k3s.yaml"
 SSH_USER: Final = "root"
 KUBE_API_PORT: Final = 6443
+
+# --- cluster project (issue 5) ----------------------------------------------------------------
+# Forgejo's one URL. Its registry sends clients to ROOT_URL for tokens, so the URL must work from
+# the node (containerd, through the NodePort), from the runner pod (a loopback proxy there) and
+# from the operator's workstation (`kubectl port-forward svc/forgejo-http 30300:3000`).
+FORGEJO_LOOPBACK_HOST: Final = f"127.0.0.1:{FORGEJO_REGISTRY_NODEPORT}"
+FORGEJO_ROOT_URL: Final = f"http://{FORGEJO_LOOPBACK_HOST}/"
+# `runs-on:` of every workflow: jobs run in the runner pod (host mode) beside rootless BuildKit.
+FORGEJO_RUNNER_LABEL: Final = "unrip-host"
+# The deploy workflow's identity: bound to the apps namespace only; the bootstrap copies the
+# token from this Secret into a Forgejo Actions secret.
+DEPLOYER_SERVICE_ACCOUNT: Final = "deployer"
+DEPLOYER_TOKEN_SECRET: Final = "deployer-token"  # noqa: S105 (a name)

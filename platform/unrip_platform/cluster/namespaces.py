@@ -1,0 +1,209 @@
+"""Namespaces and their network policy: deny everything, then allow exactly the flows we need.
+
+Flows (everything else is dropped):
+- any pod -> kube-dns (53)
+- apps -> Redpanda (9092); the topic job -> Redpanda (9092); Redpanda <-> Redpanda (replicas)
+- apps -> the public internet on 443 (venue websockets), never to cluster or private ranges
+- anyone -> Forgejo (3000): the node's containerd pulls through the NodePort and
+  node-originated traffic cannot be selected portably; Forgejo authenticates every request and
+  every namespace here restricts its own egress, so apps pods still cannot reach it
+- runner -> Forgejo (3000) and -> the internet (package registries, base images, the API server)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from unrip_platform import names
+from unrip_platform.cluster.common import Manifest, labels, selector
+from unrip_platform.cluster.settings import NetworkSettings
+
+NAMESPACE_LABEL: Final = "kubernetes.io/metadata.name"
+PRIVATE_RANGES: Final = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+
+REDPANDA_APP: Final = "redpanda"
+TOPICS_APP: Final = "redpanda-topics"
+FORGEJO_APP: Final = "forgejo"
+RUNNER_APP: Final = "forgejo-runner"
+REDPANDA_RPC_PORT: Final = 33145
+REDPANDA_ADMIN_PORT: Final = 9644
+
+
+def namespace(name: str, *, enforce: str) -> Manifest:
+    """A namespace with Pod Security Admission: ``enforce`` as given, warn/audit at restricted."""
+    ns_labels = labels(name, "namespace")
+    ns_labels.update(
+        {
+            "pod-security.kubernetes.io/enforce": enforce,
+            "pod-security.kubernetes.io/warn": "restricted",
+            "pod-security.kubernetes.io/audit": "restricted",
+        }
+    )
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": ns_labels},
+    }
+
+
+def _policy(name: str, namespace: str, spec: dict[str, Any]) -> Manifest:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "network")},
+        "spec": spec,
+    }
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+def _in_namespace(ns: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: ns}}}
+
+
+def _pods(app: str, ns: str | None = None) -> dict[str, Any]:
+    peer: dict[str, Any] = {"podSelector": {"matchLabels": selector(app)}}
+    if ns is not None:
+        peer.update(_in_namespace(ns))
+    return peer
+
+
+def _public_internet(network: NetworkSettings) -> dict[str, Any]:
+    excluded = [network.cluster_cidr, network.service_cidr, *PRIVATE_RANGES]
+    return {"ipBlock": {"cidr": "0.0.0.0/0", "except": sorted(set(excluded))}}
+
+
+def _outside_cluster(network: NetworkSettings) -> dict[str, Any]:
+    return {
+        "ipBlock": {"cidr": "0.0.0.0/0", "except": [network.cluster_cidr, network.service_cidr]}
+    }
+
+
+def _common(ns: str) -> list[Manifest]:
+    dns = {
+        "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    }
+    return [
+        _policy("default-deny", ns, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+        _policy(
+            "allow-dns",
+            ns,
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [dns],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+        ),
+    ]
+
+
+def platform_policies(network: NetworkSettings) -> list[Manifest]:
+    ns = names.NAMESPACE_PLATFORM
+    kafka = names.REDPANDA_KAFKA_PORT
+    return [
+        *_common(ns),
+        _policy(
+            "redpanda",
+            ns,
+            {
+                "podSelector": {"matchLabels": selector(REDPANDA_APP)},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {"from": [_in_namespace(names.NAMESPACE_APPS)], "ports": _tcp(kafka)},
+                    {"from": [_pods(TOPICS_APP)], "ports": _tcp(kafka)},
+                    {
+                        "from": [_pods(REDPANDA_APP)],
+                        "ports": _tcp(kafka, REDPANDA_RPC_PORT, REDPANDA_ADMIN_PORT),
+                    },
+                ],
+                "egress": [
+                    {
+                        "to": [_pods(REDPANDA_APP)],
+                        "ports": _tcp(kafka, REDPANDA_RPC_PORT, REDPANDA_ADMIN_PORT),
+                    }
+                ],
+            },
+        ),
+        _policy(
+            "redpanda-topics",
+            ns,
+            {
+                "podSelector": {"matchLabels": selector(TOPICS_APP)},
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [_pods(REDPANDA_APP)], "ports": _tcp(kafka)}],
+            },
+        ),
+        _policy(
+            "forgejo",
+            ns,
+            {
+                "podSelector": {"matchLabels": selector(FORGEJO_APP)},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"ports": _tcp(names.FORGEJO_HTTP_PORT)}],
+            },
+        ),
+        _policy(
+            "forgejo-runner",
+            ns,
+            {
+                "podSelector": {"matchLabels": selector(RUNNER_APP)},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [_pods(FORGEJO_APP)], "ports": _tcp(names.FORGEJO_HTTP_PORT)},
+                    {"to": [_outside_cluster(network)]},
+                ],
+            },
+        ),
+    ]
+
+
+def apps_policies(network: NetworkSettings) -> list[Manifest]:
+    ns = names.NAMESPACE_APPS
+    return [
+        *_common(ns),
+        _policy(
+            "allow-kafka",
+            ns,
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [_pods(REDPANDA_APP, names.NAMESPACE_PLATFORM)],
+                        "ports": _tcp(names.REDPANDA_KAFKA_PORT),
+                    }
+                ],
+            },
+        ),
+        _policy(
+            "allow-venues",
+            ns,
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [_public_internet(network)], "ports": _tcp(443)}],
+            },
+        ),
+    ]
+
+
+def namespace_manifests(network: NetworkSettings) -> list[Manifest]:
+    """Both namespaces and their policies.
+
+    apps enforces the restricted Pod Security Standard. platform only warns about it: the
+    runner's rootless BuildKit needs Unconfined seccomp/AppArmor, which even baseline forbids.
+    """
+    return [
+        namespace(names.NAMESPACE_PLATFORM, enforce="privileged"),
+        namespace(names.NAMESPACE_APPS, enforce="restricted"),
+        *platform_policies(network),
+        *apps_policies(network),
+    ]

@@ -1,0 +1,32 @@
+"""Every manifest of the cluster project, in apply order, as plain dicts (offline-checkable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from unrip_platform.cluster.common import Manifest
+from unrip_platform.cluster.deployer import deployer_manifests
+from unrip_platform.cluster.forgejo import forgejo_manifests
+from unrip_platform.cluster.namespaces import namespace_manifests
+from unrip_platform.cluster.redpanda import redpanda_manifests
+from unrip_platform.cluster.runner import runner_manifests
+from unrip_platform.cluster.secret_values import PLACEHOLDERS, PlatformSecrets
+from unrip_platform.cluster.settings import ClusterSettings
+from unrip_platform.cluster.topics import topic_job_manifests
+
+
+def render_manifests(
+    settings: ClusterSettings, secrets: PlatformSecrets = PLACEHOLDERS
+) -> list[Manifest]:
+    return [
+        *namespace_manifests(settings.network),
+        *redpanda_manifests(settings),
+        *topic_job_manifests(settings),
+        *forgejo_manifests(settings, secrets),
+        *runner_manifests(settings),
+        *deployer_manifests(),
+    ]
+
+
+# The checkov failures this project accepts, each with its scope and reason.
+POLICY_EXCEPTIONS = Path(__file__).with_name("policy_exceptions.yaml")

@@ -1,0 +1,94 @@
+"""Settings of the cluster project: one validated object, documented in Pulumi.example.yaml.
+
+Defaults are sized for a single 4 vCPU / 8 GB node (Hetzner CPX31-class) shared with the apps.
+Unknown keys are rejected so that a misspelt setting fails `pulumi preview` instead of being
+silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Pinned images. Bump deliberately (and read the release notes): Forgejo migrates its database
+# on start, Redpanda upgrades one minor version at a time.
+REDPANDA_IMAGE: Final = "docker.redpanda.com/redpandadata/redpanda:v25.2.11"
+FORGEJO_IMAGE: Final = "codeberg.org/forgejo/forgejo:15.0.7-rootless"
+RUNNER_IMAGE: Final = "data.forgejo.org/forgejo/runner:13.0.0"
+BUILDKIT_IMAGE: Final = "moby/buildkit:v0.25.2-rootless"
+# The environment CI jobs run in (host mode): Debian with Python 3.11 and git, like the repo needs.
+JOB_IMAGE: Final = "python:3.11.13-bookworm"
+SOCAT_IMAGE: Final = "alpine/socat:1.8.0.3"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Resources(_Settings):
+    """Requests and limits of one container (Kubernetes quantity strings)."""
+
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+
+
+class Images(_Settings):
+    redpanda: str = REDPANDA_IMAGE
+    forgejo: str = FORGEJO_IMAGE
+    runner: str = RUNNER_IMAGE
+    buildkit: str = BUILDKIT_IMAGE
+    job: str = JOB_IMAGE
+    socat: str = SOCAT_IMAGE
+
+
+class RedpandaSettings(_Settings):
+    replicas: int = Field(default=1, ge=1)
+    # Seastar shards (--smp); the container gets exactly this many cores.
+    cores: int = Field(default=1, ge=1)
+    # Container memory; Redpanda is given 80 % of it (--memory), the rest is for rpk and the OS.
+    memory_mib: int = Field(default=2048, ge=1024)
+    storage: str = "20Gi"
+
+
+class ForgejoSettings(_Settings):
+    # "admin" is reserved by Forgejo.
+    admin_username: str = "unrip-admin"
+    admin_email: str = "unrip-admin@unrip.internal"
+    storage: str = "10Gi"
+    resources: Resources = Resources(
+        cpu_request="100m", cpu_limit="1", memory_request="256Mi", memory_limit="1Gi"
+    )
+
+
+class RunnerSettings(_Settings):
+    name: str = "unrip-runner"
+    capacity: int = Field(default=1, ge=1)
+    job_timeout: str = "1h"
+    resources: Resources = Resources(
+        cpu_request="250m", cpu_limit="2", memory_request="512Mi", memory_limit="2Gi"
+    )
+    buildkit_resources: Resources = Resources(
+        cpu_request="250m", cpu_limit="2", memory_request="512Mi", memory_limit="3Gi"
+    )
+    # Scratch space for job workdirs and BuildKit's layer cache (emptyDir limits).
+    workspace_size: str = "10Gi"
+    buildkit_cache_size: str = "20Gi"
+
+
+class NetworkSettings(_Settings):
+    """k3s's defaults: pods and services, excluded from the "internet" egress rules."""
+
+    cluster_cidr: str = "10.42.0.0/16"
+    service_cidr: str = "10.43.0.0/16"
+
+
+class ClusterSettings(_Settings):
+    storage_class: str = "local-path"
+    images: Images = Images()
+    redpanda: RedpandaSettings = RedpandaSettings()
+    forgejo: ForgejoSettings = ForgejoSettings()
+    runner: RunnerSettings = RunnerSettings()
+    network: NetworkSettings = NetworkSettings()

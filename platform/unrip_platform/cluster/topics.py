@@ -1,0 +1,135 @@
+"""The topic job: makes Redpanda's topics match the one catalogue (``unrip.topics.CATALOGUE``).
+
+It runs the Redpanda image's ``rpk`` (the apps' image does not exist yet when the platform is
+installed: Forgejo Actions builds it later). The script is the static ``ensure_topics.sh`` plus one
+``ensure_topic`` call per catalogue entry. The Job's name carries a hash of the script, so a
+catalogue change creates a new Job (Jobs are immutable) and an unchanged catalogue is a no-op.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Final
+
+from unrip import topics
+
+from unrip_platform import names
+from unrip_platform.cluster.common import (
+    SMALL,
+    Manifest,
+    config_map,
+    container_security_context,
+    content_hash,
+    empty_dir,
+    labels,
+    metadata,
+    mount,
+    pod_security_context,
+    resources,
+    service_account,
+)
+from unrip_platform.cluster.namespaces import TOPICS_APP
+from unrip_platform.cluster.redpanda import REDPANDA_UID, replication_factor
+from unrip_platform.cluster.settings import ClusterSettings
+
+NS: Final = names.NAMESPACE_PLATFORM
+COMPONENT: Final = "event-bus"
+SCRIPT_KEY: Final = "ensure-topics.sh"
+SCRIPT_DIR: Final = "/scripts"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPlan:
+    """What the job asks the brokers for, one topic."""
+
+    name: str
+    partitions: int
+    replicas: int
+    configs: tuple[tuple[str, str], ...]
+
+
+def plan(catalogue: Iterable[topics.TopicSpec], replicas: int) -> list[TopicPlan]:
+    rf = replication_factor(replicas)
+    return [
+        TopicPlan(spec.name, spec.partitions, rf, tuple(sorted(spec.configs().items())))
+        for spec in catalogue
+    ]
+
+
+def script(plans: Iterable[TopicPlan]) -> str:
+    header = files("unrip_platform.cluster").joinpath("ensure_topics.sh").read_text()
+    calls = [
+        shlex.join(
+            [
+                "ensure_topic",
+                p.name,
+                str(p.partitions),
+                str(p.replicas),
+                *(f"{key}={value}" for key, value in p.configs),
+            ]
+        )
+        for p in plans
+    ]
+    footer = [
+        "if ((failures > 0)); then",
+        '    echo "error: ${failures} topic(s) could not be reconciled" >&2',
+        "    exit 1",
+        "fi",
+        'echo "topics match the catalogue"',
+    ]
+    return "\n".join([header.rstrip("\n"), *calls, *footer]) + "\n"
+
+
+def topic_job_manifests(
+    settings: ClusterSettings, catalogue: Iterable[topics.TopicSpec] = topics.CATALOGUE
+) -> list[Manifest]:
+    body = script(plan(catalogue, settings.redpanda.replicas))
+    suffix = content_hash(body, settings.images.redpanda)
+    name = f"{TOPICS_APP}-{suffix}"
+    return [
+        service_account(TOPICS_APP, NS, COMPONENT),
+        config_map(name, NS, COMPONENT, {SCRIPT_KEY: body}),
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": metadata(name, NS, COMPONENT, label_name=TOPICS_APP),
+            "spec": {
+                "backoffLimit": 4,
+                "activeDeadlineSeconds": 900,
+                "template": {
+                    "metadata": {"labels": labels(TOPICS_APP, COMPONENT)},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "serviceAccountName": TOPICS_APP,
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(REDPANDA_UID),
+                        "containers": [
+                            {
+                                "name": "ensure-topics",
+                                "image": settings.images.redpanda,
+                                "imagePullPolicy": "IfNotPresent",
+                                "command": ["/bin/bash", f"{SCRIPT_DIR}/{SCRIPT_KEY}"],
+                                "env": [
+                                    {"name": "BROKERS", "value": names.KAFKA_BOOTSTRAP_IN_CLUSTER},
+                                    {"name": "HOME", "value": "/tmp"},  # noqa: S108
+                                ],
+                                "securityContext": container_security_context(),
+                                "resources": resources(SMALL),
+                                "volumeMounts": [
+                                    mount("script", SCRIPT_DIR, read_only=True),
+                                    mount("tmp", "/tmp"),  # noqa: S108
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "script", "configMap": {"name": name}},
+                            empty_dir("tmp", "16Mi"),
+                        ],
+                    },
+                },
+            },
+        },
+    ]
