@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from invoke import Context, task
+from invoke.context import Context
+from invoke.tasks import task
 
 PY = sys.executable
 
@@ -45,22 +46,24 @@ def test(c: Context, k: str = "", fast: bool = False) -> None:
     }
 )
 def dev(
-    c,
-    for_=None,
-    json=False,
-    bootstrap_servers=None,
-    source="auto",
-    feed=None,
-    pace="recorded",
-    speed="1",
-    loop=False,
-    executors=1,
-):
+    c: Context,
+    for_: str | None = None,
+    json: bool = False,
+    bootstrap_servers: str | None = None,
+    source: str = "auto",
+    feed: str | None = None,
+    pace: str = "recorded",
+    speed: str = "1",
+    loop: bool = False,
+    executors: int = 1,
+) -> None:
     """Run the whole pipeline locally: embedded broker, topics, every service as a process."""
     from pathlib import Path
 
     from unrip.local.dev import DevOptions, choose_source, run_dev
 
+    if pace not in ("recorded", "fast"):
+        raise SystemExit(f"--pace must be recorded or fast, not {pace!r}")
     chosen = choose_source(source)
     code = run_dev(
         DevOptions(
@@ -69,7 +72,7 @@ def dev(
             bootstrap_servers=bootstrap_servers,
             source=chosen,
             feed=Path(feed) if feed else None,
-            pace=pace,
+            pace="fast" if pace == "fast" else "recorded",
             speed=float(speed),
             loop=loop,
             executors=int(executors),

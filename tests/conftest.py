@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from unrip.local.broker import TansuBroker
 from unrip.local.supervisor import Supervisor, env_without_unrip
 from unrip.runtime.kafka import ensure_topics

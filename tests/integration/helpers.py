@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from aiokafka.structs import ConsumerRecord
-
 from unrip.contracts import Envelope, decode
 from unrip.runtime.kafka import Outgoing, make_producer, publish_all
 from unrip.runtime.replay import read_to_end
@@ -26,7 +25,13 @@ async def publish(bootstrap: str, records: Sequence[Outgoing]) -> None:
         await producer.stop()
 
 
-async def publish_raw(bootstrap: str, topic: str, value: bytes, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None) -> None:
+async def publish_raw(
+    bootstrap: str,
+    topic: str,
+    value: bytes,
+    key: bytes | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
     producer = make_producer(ServiceSettings(kafka_bootstrap_servers=bootstrap), "test")
     await producer.start()
     try:
@@ -44,7 +49,10 @@ async def envelopes(bootstrap: str, topic: str) -> list[Envelope[Any]]:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout_s: float = 30.0, what: str = "condition"
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    timeout_s: float = 30.0,
+    what: str = "condition",
 ) -> T:
     """Poll ``probe`` until ``done`` holds (state on the bus has no change notification)."""
     deadline = time.monotonic() + timeout_s
@@ -53,5 +61,7 @@ async def eventually(
         if done(value):
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last: {value!r}"[:2000])
+            raise AssertionError(
+                f"timed out after {timeout_s}s waiting for {what}; last: {value!r}"[:2000]
+            )
         await asyncio.sleep(0.2)

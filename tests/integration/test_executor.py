@@ -8,19 +8,30 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.factories import command, envelope_of
-from tests.integration.helpers import envelopes, eventually, publish, publish_raw, records
 from unrip.contracts import TradeStatus, encode
 from unrip.local.broker import TansuBroker, free_port
 from unrip.local.supervisor import Supervisor, http_json
 from unrip.runtime.kafka import Outgoing
 from unrip.topics import CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT, dlq_topic
 
+from tests.factories import command, envelope_of
+from tests.integration.helpers import envelopes, eventually, publish, publish_raw, records
+
 
 def start(services: Supervisor, tmp_path: Path) -> str:
     venue_port = free_port()
-    services.spawn("paper-venue", "paper-venue", venue_port, {"UNRIP_PAPER_DB_PATH": str(tmp_path / "venue.sqlite")})
-    services.spawn("executor", "executor", free_port(), {"UNRIP_EXECUTOR_PAPER_VENUE_URL": f"http://127.0.0.1:{venue_port}"})
+    services.spawn(
+        "paper-venue",
+        "paper-venue",
+        venue_port,
+        {"UNRIP_PAPER_DB_PATH": str(tmp_path / "venue.sqlite")},
+    )
+    services.spawn(
+        "executor",
+        "executor",
+        free_port(),
+        {"UNRIP_EXECUTOR_PAPER_VENUE_URL": f"http://127.0.0.1:{venue_port}"},
+    )
     assert services.wait_ready(["paper-venue", "executor"], timeout_s=60) == []
     return f"http://127.0.0.1:{venue_port}"
 
@@ -32,7 +43,9 @@ async def results_by_command(bootstrap: str) -> dict[str, list[bytes]]:
     return by_command
 
 
-async def test_commands_execute_once_and_bad_ones_never_do(broker: TansuBroker, services: Supervisor, tmp_path: Path) -> None:
+async def test_commands_execute_once_and_bad_ones_never_do(
+    broker: TansuBroker, services: Supervisor, tmp_path: Path
+) -> None:
     bootstrap = broker.bootstrap_servers
     venue = start(services, tmp_path)
     good = [envelope_of(command(f"q-{n}")) for n in range(50)]
@@ -41,11 +54,19 @@ async def test_commands_execute_once_and_bad_ones_never_do(broker: TansuBroker, 
     sends = [*good, *good[:10], stale, forged]
     await publish(bootstrap, [Outgoing(CMD_EXECUTE_TRADE, e.payload.command_id, e) for e in sends])
     await publish_raw(bootstrap, CMD_EXECUTE_TRADE, b"{not json", key=b"poison")
-    v2_value, v2_headers = encode(envelope_of(command("q-v2")))
-    await publish_raw(bootstrap, CMD_EXECUTE_TRADE, v2_value.replace(b'"schema_version":1', b'"schema_version":9'))
+    v2_value, _ = encode(envelope_of(command("q-v2")))
+    await publish_raw(
+        bootstrap, CMD_EXECUTE_TRADE, v2_value.replace(b'"schema_version":1', b'"schema_version":9')
+    )
 
-    results = await eventually(lambda: results_by_command(bootstrap), lambda r: len(r) >= 51, what="51 results")
-    dead = await eventually(lambda: envelopes(bootstrap, dlq_topic(CMD_EXECUTE_TRADE)), lambda d: len(d) >= 3, what="3 dead letters")
+    results = await eventually(
+        lambda: results_by_command(bootstrap), lambda r: len(r) >= 51, what="51 results"
+    )
+    dead = await eventually(
+        lambda: envelopes(bootstrap, dlq_topic(CMD_EXECUTE_TRADE)),
+        lambda d: len(d) >= 3,
+        what="3 dead letters",
+    )
 
     # Every good command: exactly one result event; duplicates got the stored bytes again.
     for e in good:
@@ -57,26 +78,41 @@ async def test_commands_execute_once_and_bad_ones_never_do(broker: TansuBroker, 
     assert json.loads(stale_result)["payload"]["status"] == TradeStatus.EXPIRED
     assert forged.payload.command_id not in results
     # Poison is dead-lettered with its reason and its exact bytes, and did not block anything.
-    assert sorted(d.payload.reason_code for d in dead) == ["invalid", "not_json", "unknown_schema_version"]
+    assert sorted(d.payload.reason_code for d in dead) == [
+        "invalid",
+        "not_json",
+        "unknown_schema_version",
+    ]
     assert {d.raw for d in dead if d.payload.reason_code == "not_json"} == {"{not json"}
-    assert all(d.payload.consumer == "executor" and d.payload.source_topic == CMD_EXECUTE_TRADE for d in dead)
+    assert all(
+        d.payload.consumer == "executor" and d.payload.source_topic == CMD_EXECUTE_TRADE
+        for d in dead
+    )
     # The venue saw each good command exactly once, and nothing else.
     _, submissions = http_json(f"{venue}/v1/submissions")
     assert submissions == {e.payload.client_order_id: 1 for e in good}
 
 
-async def test_a_restarted_executor_answers_old_duplicates_from_the_ledger(broker: TansuBroker, services: Supervisor, tmp_path: Path) -> None:
+async def test_a_restarted_executor_answers_old_duplicates_from_the_ledger(
+    broker: TansuBroker, services: Supervisor, tmp_path: Path
+) -> None:
     bootstrap = broker.bootstrap_servers
     venue = start(services, tmp_path)
     commands = [envelope_of(command(f"r-{n}")) for n in range(30)]
-    await publish(bootstrap, [Outgoing(CMD_EXECUTE_TRADE, e.payload.command_id, e) for e in commands])
-    first = await eventually(lambda: results_by_command(bootstrap), lambda r: len(r) >= 30, what="30 results")
+    await publish(
+        bootstrap, [Outgoing(CMD_EXECUTE_TRADE, e.payload.command_id, e) for e in commands]
+    )
+    first = await eventually(
+        lambda: results_by_command(bootstrap), lambda r: len(r) >= 30, what="30 results"
+    )
 
     assert services.children["executor"].stop(timeout_s=15) == 0  # SIGTERM: clean exit
     services.spawn("executor", "executor", free_port(), {"UNRIP_EXECUTOR_PAPER_VENUE_URL": venue})
     assert services.wait_ready(["executor"], timeout_s=60) == []
 
-    await publish(bootstrap, [Outgoing(CMD_EXECUTE_TRADE, e.payload.command_id, e) for e in commands[:10]])
+    await publish(
+        bootstrap, [Outgoing(CMD_EXECUTE_TRADE, e.payload.command_id, e) for e in commands[:10]]
+    )
     after = await eventually(
         lambda: results_by_command(bootstrap),
         lambda r: sum(len(v) for v in r.values()) >= 40,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
-from tests.factories import command
 from unrip.contracts import LedgerState
 from unrip.executor import states
 from unrip.executor.ledger import Ledger
 from unrip.local.broker import TansuBroker
+
+from tests.factories import command
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 RESULT = '{"stored": true}'
@@ -18,14 +18,23 @@ RESULT = '{"stored": true}'
 
 async def _ledger(bootstrap: str) -> tuple[Ledger, AIOKafkaProducer, AIOKafkaConsumer]:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=10)
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=10
+    )
     await producer.start()
     await reader.start()
     return Ledger(producer, reader), producer, reader
 
 
 def _entry(n: int, state: LedgerState):  # type: ignore[no-untyped-def]
-    entry = states.receive(command(f"q-{n}"), venue="near_intents", command_event_id=f"e-{n}", correlation_id=None, at=NOW, by="a")
+    entry = states.receive(
+        command(f"q-{n}"),
+        venue="near_intents",
+        command_event_id=f"e-{n}",
+        correlation_id=None,
+        at=NOW,
+        by="a",
+    )
     if state is LedgerState.RECEIVED:
         return entry
     entry = states.advance(entry, LedgerState.EXECUTING, at=NOW, by="a")
@@ -61,7 +70,9 @@ async def test_a_new_owner_restores_every_entry_of_its_partitions(broker: TansuB
         await reader.stop()
 
 
-async def test_a_partition_that_comes_back_reads_only_what_was_written_since(broker: TansuBroker) -> None:
+async def test_a_partition_that_comes_back_reads_only_what_was_written_since(
+    broker: TansuBroker,
+) -> None:
     seeder, p0, r0 = await _ledger(broker.bootstrap_servers)
     first, p1, r1 = await _ledger(broker.bootstrap_servers)
     other, p2, r2 = await _ledger(broker.bootstrap_servers)
@@ -81,7 +92,9 @@ async def test_a_partition_that_comes_back_reads_only_what_was_written_since(bro
             await client.stop()
 
 
-async def test_a_late_write_from_a_paused_replica_does_not_undo_a_final_state(broker: TansuBroker) -> None:
+async def test_a_late_write_from_a_paused_replica_does_not_undo_a_final_state(
+    broker: TansuBroker,
+) -> None:
     ledger, producer, reader = await _ledger(broker.bootstrap_servers)
     try:
         await ledger.write([(3, _entry(1, LedgerState.EXECUTED))])

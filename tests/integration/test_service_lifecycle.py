@@ -10,13 +10,14 @@ import sys
 import time
 
 import pytest
-
 from unrip.local.broker import TansuBroker, free_port
 from unrip.local.supervisor import Supervisor, http_json, http_text
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_reactor_serves_probes_and_stops_cleanly_on_signal(broker: TansuBroker, services: Supervisor, sig: signal.Signals) -> None:
+def test_reactor_serves_probes_and_stops_cleanly_on_signal(
+    broker: TansuBroker, services: Supervisor, sig: signal.Signals
+) -> None:
     child = services.spawn("reactor", "reactor", free_port())
     assert services.wait_ready(["reactor"], timeout_s=60) == []
     assert http_json(f"{child.url}/healthz") == (200, {"status": "ok", "service": "reactor"})
@@ -28,13 +29,17 @@ def test_reactor_serves_probes_and_stops_cleanly_on_signal(broker: TansuBroker, 
     assert child.process is not None
     assert child.process.wait(timeout=15) == 0
     assert time.monotonic() - started < 10  # well inside the 10 s grace the fixture sets
-    lines = [json.loads(line) for line in child.log_path.read_text().splitlines() if line.startswith("{")]
+    lines = [
+        json.loads(line) for line in child.log_path.read_text().splitlines() if line.startswith("{")
+    ]
     assert lines, "logs must be JSON lines"
     assert all({"ts", "level", "message", "service"} <= line.keys() for line in lines)
     assert any(line["message"] == "stop requested" and line["signal"] == sig.name for line in lines)
 
 
-def test_readiness_is_false_until_partitions_are_assigned(broker: TansuBroker, services: Supervisor) -> None:
+def test_readiness_is_false_until_partitions_are_assigned(
+    broker: TansuBroker, services: Supervisor
+) -> None:
     child = services.spawn("monitor", "monitor", free_port())
     seen_not_ready = None
     deadline = time.monotonic() + 60
@@ -70,13 +75,28 @@ def test_executor_refuses_to_run_on_topics_that_are_not_co_partitioned(tmp_path)
     from unrip.runtime.kafka import ensure_topics
     from unrip.topics import CATALOGUE, STATE_EXECUTOR_LEDGER, TopicSpec
 
-    wrong = [s if s.name != STATE_EXECUTOR_LEDGER else TopicSpec(s.name, 3, s.key, s.retention_ms, s.cleanup_policy, s.description) for s in CATALOGUE]
+    wrong = [
+        s
+        if s.name != STATE_EXECUTOR_LEDGER
+        else TopicSpec(s.name, 3, s.key, s.retention_ms, s.cleanup_policy, s.description)
+        for s in CATALOGUE
+    ]
     with (tmp_path / "b.log").open("ab") as log, TansuBroker(log=log) as other:
         asyncio.run(ensure_topics(other.bootstrap_servers, wrong))
-        supervisor = Supervisor(tmp_path, {"PATH": "/usr/bin:/bin", "UNRIP_KAFKA_BOOTSTRAP_SERVERS": other.bootstrap_servers})
-        venue = supervisor.spawn("paper-venue", "paper-venue", free_port(), {"UNRIP_PAPER_DB_PATH": str(tmp_path / "v.sqlite")})
+        supervisor = Supervisor(
+            tmp_path,
+            {"PATH": "/usr/bin:/bin", "UNRIP_KAFKA_BOOTSTRAP_SERVERS": other.bootstrap_servers},
+        )
+        venue = supervisor.spawn(
+            "paper-venue",
+            "paper-venue",
+            free_port(),
+            {"UNRIP_PAPER_DB_PATH": str(tmp_path / "v.sqlite")},
+        )
         assert supervisor.wait_ready(["paper-venue"], 30) == []
-        executor = supervisor.spawn("executor", "executor", free_port(), {"UNRIP_EXECUTOR_PAPER_VENUE_URL": venue.url})
+        executor = supervisor.spawn(
+            "executor", "executor", free_port(), {"UNRIP_EXECUTOR_PAPER_VENUE_URL": venue.url}
+        )
         try:
             assert executor.process is not None
             assert executor.process.wait(timeout=60) == 1

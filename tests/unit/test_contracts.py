@@ -58,7 +58,7 @@ def test_envelope_is_immutable() -> None:
     with pytest.raises(ValidationError):
         envelope.venue = "elsewhere"  # type: ignore[misc]
     with pytest.raises(ValidationError):
-        envelope.payload.quote_id = "other"  # type: ignore[misc]
+        envelope.payload.quote_id = "other"
 
 
 @pytest.mark.parametrize(

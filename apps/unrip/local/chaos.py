@@ -103,13 +103,20 @@ class _Cluster:
 
     def start_venue(self, db: Path) -> None:
         self.supervisor.spawn(
-            "paper-venue", "paper-venue", self.venue_port,
-            {"UNRIP_PAPER_DB_PATH": str(db), "UNRIP_PAPER_LATENCY_MS": str(self.options.venue_latency_ms)},
+            "paper-venue",
+            "paper-venue",
+            self.venue_port,
+            {
+                "UNRIP_PAPER_DB_PATH": str(db),
+                "UNRIP_PAPER_LATENCY_MS": str(self.options.venue_latency_ms),
+            },
         )
 
     def start_executor(self, name: str) -> None:
         self.supervisor.spawn(
-            name, "executor", free_port(),
+            name,
+            "executor",
+            free_port(),
             {"UNRIP_EXECUTOR_PAPER_VENUE_URL": f"http://127.0.0.1:{self.venue_port}"},
         )
 
@@ -129,7 +136,9 @@ async def _produce(options: ChaosOptions, bootstrap: str, run_id: str, rng: rand
             synthetic_command(n, now=now, deadline=timedelta(minutes=30), run_id=run_id)
             for n in range(options.commands)
         ]
-        resend = rng.sample(range(options.commands), int(options.commands * options.duplicate_ratio))
+        resend = rng.sample(
+            range(options.commands), int(options.commands * options.duplicate_ratio)
+        )
         order = list(range(options.commands))
         for n in resend:  # re-sent later in the stream, as a retrying upstream would
             order.insert(rng.randint(n + 1, len(order)), n)
@@ -148,7 +157,9 @@ async def _produce(options: ChaosOptions, bootstrap: str, run_id: str, rng: rand
         await producer.stop()
 
 
-async def _havoc(cluster: _Cluster, options: ChaosOptions, rng: random.Random, window_s: float) -> dict[str, int]:
+async def _havoc(
+    cluster: _Cluster, options: ChaosOptions, rng: random.Random, window_s: float
+) -> dict[str, int]:
     """Random SIGKILLs (and pauses) inside the send window, then a rolling SIGTERM restart."""
     done = {"kills": 0, "sigterm_restarts": 0, "clean_sigterm_exits": 0, "pauses": 0}
     schedule = sorted(
@@ -205,7 +216,7 @@ async def _results(bootstrap: str) -> tuple[dict[str, set[str]], int]:
 
 
 async def _run(options: ChaosOptions, bootstrap: str, run_dir: Path, seed: int) -> ChaosReport:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (a reproducible kill schedule, not a secret)
     await ensure_topics(bootstrap, CATALOGUE)
     cluster = _Cluster(options, bootstrap, run_dir)
     try:
@@ -231,7 +242,9 @@ async def _run(options: ChaosOptions, bootstrap: str, run_dir: Path, seed: int) 
         _, stats = http_json(f"{venue_url}/v1/stats", timeout=10)
         _, submissions = http_json(f"{venue_url}/v1/submissions", timeout=30)
         expected = {
-            synthetic_command(n, now=datetime.now(UTC), deadline=timedelta(0), run_id=run_id).payload
+            synthetic_command(
+                n, now=datetime.now(UTC), deadline=timedelta(0), run_id=run_id
+            ).payload
             for n in range(options.commands)
         }
         expected_orders = {c.client_order_id for c in expected}
