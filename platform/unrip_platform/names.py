@@ -44,6 +44,10 @@ BOOT_MARKER: Final = "/var/lib/unrip/boot-complete"
 K3S_KUBECONFIG_PATH: Final = "/etc/rancher/k3s/k3s.yaml"
 SSH_USER: Final = "root"
 KUBE_API_PORT: Final = 6443
+# The k3s release the Hetzner project installs, and so the Kubernetes version every manifest
+# is validated against (strict schemas of exactly that minor).
+K3S_VERSION: Final = "v1.36.4+k3s1"
+KUBERNETES_MINOR: Final = K3S_VERSION[1:].rsplit(".", 1)[0]  # "1.36"
 
 # --- cluster project (issue 5) ----------------------------------------------------------------
 # Forgejo's one URL. Its registry sends clients to ROOT_URL for tokens, so the URL must work from

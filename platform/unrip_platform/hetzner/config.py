@@ -25,12 +25,13 @@ from pydantic import (
     model_validator,
 )
 
+from unrip_platform import names
 from unrip_platform.hetzner.ssh_keys import InvalidSshKeyError, SshPublicKey, parse_ssh_public_key
 
 PROJECT: Final = "unrip-hetzner"
 # The k3s release installed when the stack does not pin another one. Pinned, never a channel:
 # a rebuild must install exactly what was tested.
-DEFAULT_K3S_VERSION: Final = "v1.36.4+k3s1"
+DEFAULT_K3S_VERSION: Final = names.K3S_VERSION
 # Hetzner location -> the network zone its private networks live in.
 NETWORK_ZONES: Final[Mapping[str, str]] = {
     "fsn1": "eu-central",

@@ -13,8 +13,10 @@ from typing import Any, Final
 
 import kubernetes_validate
 
+from unrip_platform.names import KUBERNETES_MINOR
+
 # The Kubernetes minor of the k3s release the Hetzner project installs (keep the two in step).
-KUBERNETES_VERSION: Final = "1.35"
+KUBERNETES_VERSION: Final = KUBERNETES_MINOR  # what the Hetzner project installs
 
 
 @dataclass(frozen=True, slots=True)
