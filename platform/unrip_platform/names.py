@@ -61,3 +61,20 @@ FORGEJO_RUNNER_LABEL: Final = "unrip-host"
 # token from this Secret into a Forgejo Actions secret.
 DEPLOYER_SERVICE_ACCOUNT: Final = "deployer"
 DEPLOYER_TOKEN_SECRET: Final = "deployer-token"  # noqa: S105 (a name)
+
+# --- delivery (issue 6) <-> bootstrap (issue 7) -------------------------------------------------
+# Forgejo Actions secrets of the unrip repository: the bootstrap creates them, the workflows
+# read them. Values never enter git.
+ACTIONS_SECRET_DEPLOYER_TOKEN: Final = "UNRIP_DEPLOYER_TOKEN"  # noqa: S105 (a name)
+ACTIONS_SECRET_DEPLOYER_CA: Final = "UNRIP_DEPLOYER_CA_CRT"  # noqa: S105 (a name)
+ACTIONS_SECRET_REGISTRY_USER: Final = "UNRIP_REGISTRY_USER"  # noqa: S105 (a name)
+ACTIONS_SECRET_REGISTRY_PASSWORD: Final = "UNRIP_REGISTRY_PASSWORD"  # noqa: S105 (a name)
+# The API server as seen from the runner pod (in-cluster).
+KUBE_API_IN_CLUSTER: Final = "https://kubernetes.default.svc"
+# Overlays under manifests/overlays/.
+OVERLAY_PRODUCTION: Final = "hetzner-single-node"
+OVERLAY_LOCAL: Final = "local"
+# The deploy script both the workflow and the bootstrap's direct apply run:
+#   python ci/deploy.py --image <registry/repo@sha256:...> --overlay <name> [--timeout S]
+# (kubeconfig from KUBECONFIG, or the deployer token/CA/server from the environment).
+DEPLOY_SCRIPT: Final = "ci/deploy.py"
