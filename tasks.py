@@ -80,3 +80,57 @@ def dev(
     )
     if code:
         raise SystemExit(code)
+
+
+@task(
+    help={
+        "commands": "distinct commands to send (some are re-sent as duplicates)",
+        "kills": "SIGKILLs at random moments while commands flow",
+        "executors": "executor processes in the consumer group",
+        "pauses": "SIGSTOPs past the session timeout (zombie executors), then SIGCONT",
+        "duplicates": "share of commands sent twice (0..1)",
+        "rate": "commands sent per second",
+        "seed": "seed of the kill schedule (printed, to replay a run)",
+        "json": "print the report as one JSON object on the last line of stdout",
+        "bootstrap_servers": "use this Kafka/Redpanda instead of the embedded broker",
+    }
+)
+def chaos(
+    c: Context,
+    commands: int = 5000,
+    kills: int = 8,
+    executors: int = 3,
+    pauses: int = 1,
+    duplicates: str = "0.05",
+    rate: str = "300",
+    seed: int = -1,
+    json: bool = False,
+    bootstrap_servers: str | None = None,
+) -> None:
+    """Kill executors while they work; prove no trade was executed twice or lost."""
+    import json as json_module
+
+    from unrip.local.chaos import ChaosOptions, run_chaos
+
+    report = run_chaos(
+        ChaosOptions(
+            commands=commands,
+            kills=kills,
+            executors=executors,
+            pauses=pauses,
+            duplicate_ratio=float(duplicates),
+            rate_per_s=float(rate),
+            seed=None if seed < 0 else seed,
+            bootstrap_servers=bootstrap_servers,
+        )
+    )
+    summary = report.as_dict()
+    events = summary.pop("events")
+    for event in events:
+        print(event, file=sys.stderr)
+    for key, value in summary.items():
+        print(f"{key:>24}: {value}", file=sys.stderr)
+    if json:
+        print(json_module.dumps(summary, sort_keys=True))
+    if not report.ok:
+        raise SystemExit(1)
