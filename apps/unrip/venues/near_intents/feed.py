@@ -75,6 +75,13 @@ class FileFeed:
     def __aiter__(self) -> AsyncIterator[ReceivedMessage]:
         return self._replay()
 
+    # ``async with`` like RelayClient, so the ingest drives either source with the same code.
+    async def __aenter__(self) -> FileFeed:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
     async def _replay(self) -> AsyncIterator[ReceivedMessage]:
         start = self._clock()
         offset_ms = 0

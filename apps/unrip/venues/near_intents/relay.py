@@ -252,6 +252,9 @@ class RelayClient:
                     attempt = 0
             except (*_CONNECTION_ERRORS, RelayError) as exc:
                 log.warning("relay connection failed: %s", _describe(exc))
+            except Exception:
+                # Anything else is a bug, but the client must keep reconnecting regardless.
+                log.exception("relay session failed unexpectedly")
             if self._stop.is_set():
                 return
             delay = self._backoff.delay(attempt, self._rand)

@@ -41,6 +41,8 @@ from unrip.venues.near_intents.settings import MissingCredentialsError, NearInte
 
 log = logging.getLogger(__name__)
 
+# Resolved outcomes kept for duplicate submits and lookup (oldest forgotten first).
+REMEMBERED_OUTCOMES = 100_000
 
 __all__ = ["VENUE", "MissingCredentialsError", "NearIntentsSettings", "NearIntentsVenue"]
 
@@ -79,6 +81,7 @@ class NearIntentsVenue:
         self._settlements: dict[str, _Settlement] = {}
         self._outcomes: dict[str, VenueOutcome] = {}
         self._in_flight: dict[str, asyncio.Task[VenueOutcome]] = {}
+        self._closing = asyncio.Event()
 
     async def start(self) -> None:
         """Refuses (``MissingCredentialsError``) without a solver account and signing key."""
@@ -100,8 +103,11 @@ class NearIntentsVenue:
         )
 
     async def close(self) -> None:
+        """Stops waiting for settlements: pending submits raise ``VenueUnavailableError``."""
+        self._closing.set()
         if self._relay is not None:
-            await self._relay.close()
+            await self._relay.close()  # fails requests still waiting for an answer
+        await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
         if self._listener is not None:
             await asyncio.gather(self._listener, return_exceptions=True)
             self._listener = None
@@ -118,7 +124,11 @@ class NearIntentsVenue:
     # --- Venue ---------------------------------------------------------------------------
 
     async def submit(self, orders: Sequence[VenueOrder]) -> list[VenueOutcome]:
-        """One outcome per order, in order; orders are answered concurrently."""
+        """One outcome per order, in order; orders are answered concurrently.
+
+        If any order's outcome is unknown, ``VenueUnavailableError`` is raised once all are
+        done; the outcomes that are known stay available through ``lookup``.
+        """
         results = await asyncio.gather(
             *(self._submit_once(o) for o in orders), return_exceptions=True
         )
@@ -143,17 +153,23 @@ class NearIntentsVenue:
             return replace(known, duplicate=True)
         running = self._in_flight.get(key)
         if running is not None:
-            return replace(await asyncio.shield(running), duplicate=True)
+            return replace(await self._await(running), duplicate=True)
         task = asyncio.ensure_future(self._submit(order))
         self._in_flight[key] = task
         task.add_done_callback(lambda done: self._finished(key, done))
-        # Shielded: a cancelled caller (shutdown) must not abandon an answered quote's outcome.
+        return await self._await(task)
+
+    @staticmethod
+    async def _await(task: asyncio.Task[VenueOutcome]) -> VenueOutcome:
+        # Shielded: a cancelled caller must not abandon an answered quote's outcome.
         return await asyncio.shield(task)
 
     def _finished(self, key: str, task: asyncio.Task[VenueOutcome]) -> None:
         self._in_flight.pop(key, None)
         if not task.cancelled() and task.exception() is None:
             self._outcomes[key] = task.result()
+            if len(self._outcomes) > REMEMBERED_OUTCOMES:
+                del self._outcomes[next(iter(self._outcomes))]
 
     async def _submit(self, order: VenueOrder) -> VenueOutcome:
         relay, identity = self._running()
@@ -181,6 +197,10 @@ class NearIntentsVenue:
             await self._wait(settlement, wait_until)
         finally:
             self._settlements.pop(signed.quote_hash, None)
+        if self._closing.is_set() and not settlement.event.is_set():
+            raise VenueUnavailableError(
+                f"quote {order.quote_id}: venue closed while waiting; outcome unknown"
+            )
         if settlement.event.is_set():
             log.info(
                 "quote %s executed: intent %s, tx %s",
@@ -209,13 +229,16 @@ class NearIntentsVenue:
         remaining = (until - self._now()).total_seconds()
         if remaining <= 0:
             return
-        waiter = asyncio.ensure_future(settlement.event.wait())
-        timer = asyncio.ensure_future(self._sleep(remaining))
+        waiters = {
+            asyncio.ensure_future(settlement.event.wait()),
+            asyncio.ensure_future(self._closing.wait()),
+            asyncio.ensure_future(self._sleep(remaining)),
+        }
         try:
-            await asyncio.wait({waiter, timer}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            waiter.cancel()
-            timer.cancel()
+            for waiter in waiters:
+                waiter.cancel()
 
     def _outcome(self, order: VenueOrder, status: OrderStatus, *, reason: str) -> VenueOutcome:
         return VenueOutcome(
@@ -236,16 +259,23 @@ class NearIntentsVenue:
 
     async def _listen(self, relay: RelayClient) -> None:
         async for message in relay:
-            status = _quote_status(message.text)
-            if status is None:
-                continue
-            settlement = self._settlements.get(status["quote_hash"])
-            if settlement is None:
-                continue  # another solver's quote, or one we stopped waiting for
-            settlement.intent_hash = status.get("intent_hash")
-            settlement.tx_hash = status.get("tx_hash")
-            settlement.received_at = message.received_at
-            settlement.event.set()
+            try:
+                self._on_frame(message.text, message.received_at)
+            except Exception:
+                # A listener that died would turn every later fill into NOT_FILLED.
+                log.exception("could not process a relay frame; continuing")
+
+    def _on_frame(self, text: str, received_at: datetime) -> None:
+        status = _quote_status(text)
+        if status is None:
+            return
+        settlement = self._settlements.get(status["quote_hash"])
+        if settlement is None:
+            return  # another solver's quote, or one we stopped waiting for
+        settlement.intent_hash = status.get("intent_hash")
+        settlement.tx_hash = status.get("tx_hash")
+        settlement.received_at = received_at
+        settlement.event.set()
 
 
 def _quote_status(text: str) -> dict[str, Any] | None:

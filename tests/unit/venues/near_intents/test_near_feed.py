@@ -203,3 +203,11 @@ async def test_recorder_output_replays_as_recorded(tmp_path: Path) -> None:
 def test_speed_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="speed"):
         FileFeed(tmp_path / "f.jsonl", pace="recorded", speed=0)
+
+
+async def test_feed_is_used_like_the_relay_client(tmp_path: Path) -> None:
+    clock = FakeClock()
+    path = write_feed(tmp_path / "f.jsonl", RECORDS)
+    async with feed(path, clock, "fast") as source:
+        texts = [message.text async for message in source]
+    assert texts == [text for _, text in RECORDS]

@@ -225,6 +225,18 @@ async def test_losing_the_status_stream_while_waiting_means_unknown(relay: FakeR
         await venue.close()
 
 
+async def test_closing_while_waiting_for_settlement_means_unknown(relay: FakeRelay) -> None:
+    async def never(_: float) -> None:
+        await asyncio.Event().wait()
+
+    venue = await started(relay, sleep=never)
+    submitted = asyncio.ensure_future(venue.submit([make_order()]))
+    await relay.wait_quote_responses(1)
+    await venue.close()
+    with pytest.raises(VenueUnavailableError, match="closed while waiting"):
+        await submitted
+
+
 async def test_a_settlement_after_a_reconnect_still_fills(relay: FakeRelay) -> None:
     # Guaranteed-delivery style: the relay replays the notice on the new connection.
     order = make_order()
