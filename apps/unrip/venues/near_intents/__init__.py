@@ -5,7 +5,10 @@
 - ``feed``: recorded sessions (JSONL) replayed at recorded or full speed, and recorded
 - ``nep413`` / ``quote_response``: signing a ``token_diff`` intent as a quote answer
 - ``responder``: ``NearIntentsVenue``, the ``unrip.venues.base.Venue`` for the live relay
+- ``settings``: ``NearIntentsSettings`` from ``UNRIP_NEAR_INTENTS_*``
 - ``tokens``: reference token table (asset id, symbol, decimals, USD price)
+- ``make_sample_feed``: writes ``data/sample_feed.jsonl``, a deterministic recorded minute
+- ``fake_relay``: the relay's protocol on 127.0.0.1, for tests and offline demos
 
 docs/venues/near-intents.md explains the venue, the formats and the limits.
 """
