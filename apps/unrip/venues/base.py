@@ -13,6 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from unrip.contracts.payloads import SwapKind
+
 
 class OrderStatus(StrEnum):
     FILLED = "filled"
@@ -31,6 +33,9 @@ class VenueOrder:
     amount_out: int
     deadline: datetime
     quote_validity_ms: int
+    # Which side the counterparty fixed. Venues that answer with only the computed side (NEAR
+    # Intents' quote_output) need it; None means "unknown", and such venues send both.
+    kind: SwapKind | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,296 @@
+"""NEAR Intents as an execution venue: answer quote requests with signed intents.
+
+An order becomes a ``quote_response`` whose ``signed_data`` is a NEP-413-signed
+``token_diff`` (receive ``amount_in`` of ``asset_in``, give ``amount_out`` of ``asset_out``).
+The relay's answer only says whether the response entered the auction; whether it *executed*
+is announced later on the ``quote_status`` stream (quote_hash, intent_hash, tx_hash). So
+``submit`` returns when the outcome is final:
+
+- relay refuses the response (JSON-RPC error, e.g. auction closed)  -> REJECTED
+- ``quote_status`` names our quote_hash before the intent expires     -> FILLED
+- the intent's deadline (+ grace) passes without that notice          -> NOT_FILLED
+- no answer, or the status stream was interrupted while waiting       -> VenueUnavailableError
+  (outcome unknown: the executor must reconcile, never assume)
+
+Idempotency: the nonce and the whole signed message derive from the order, so a re-sent
+response is the same intent; the verifier contract executes a nonce at most once. Within one
+process, a client order id already resolved returns its stored outcome (``duplicate=True``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from unrip.contracts.envelope import utc_now
+from unrip.venues.base import OrderStatus, VenueOrder, VenueOutcome, VenueUnavailableError
+from unrip.venues.near_intents import VENUE
+from unrip.venues.near_intents.quote_response import SolverIdentity, build_quote_response
+from unrip.venues.near_intents.relay import (
+    Backoff,
+    RelayClient,
+    RelayRpcError,
+    RelayUnavailableError,
+)
+from unrip.venues.near_intents.settings import MissingCredentialsError, NearIntentsSettings
+
+log = logging.getLogger(__name__)
+
+# Resolved outcomes kept for duplicate submits and lookup (oldest forgotten first).
+REMEMBERED_OUTCOMES = 100_000
+
+__all__ = ["VENUE", "MissingCredentialsError", "NearIntentsSettings", "NearIntentsVenue"]
+
+
+class _Settlement:
+    """Waits for one quote_hash on the quote_status stream."""
+
+    __slots__ = ("event", "intent_hash", "received_at", "tx_hash")
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.intent_hash: str | None = None
+        self.tx_hash: str | None = None
+        self.received_at: datetime | None = None
+
+
+class NearIntentsVenue:
+    """``unrip.venues.base.Venue`` for the live NEAR Intents solver relay."""
+
+    name = VENUE
+
+    def __init__(
+        self,
+        settings: NearIntentsSettings,
+        *,
+        relay: RelayClient | None = None,
+        now: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._settings = settings
+        self._relay = relay
+        self._now = now
+        self._sleep = sleep
+        self._identity: SolverIdentity | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._settlements: dict[str, _Settlement] = {}
+        self._outcomes: dict[str, VenueOutcome] = {}
+        self._in_flight: dict[str, asyncio.Task[VenueOutcome]] = {}
+        self._closing = asyncio.Event()
+
+    async def start(self) -> None:
+        """Refuses (``MissingCredentialsError``) without a solver account and signing key."""
+        self._identity = self._settings.solver_identity()
+        if self._relay is None:
+            self._relay = RelayClient(
+                self._settings.relay_url,
+                jwt=self._settings.jwt,
+                subscriptions=("quote_status",),
+                backoff=Backoff(self._settings.reconnect_initial_s, self._settings.reconnect_max_s),
+                request_timeout_s=self._settings.request_timeout_s,
+            )
+        await self._relay.start()
+        self._listener = asyncio.create_task(self._listen(self._relay), name="near-intents-status")
+        log.info(
+            "NEAR Intents venue started for %s (key %s)",
+            self._identity.account_id,
+            self._identity.signer.public_key,
+        )
+
+    async def close(self) -> None:
+        """Stops waiting for settlements: pending submits raise ``VenueUnavailableError``."""
+        self._closing.set()
+        if self._relay is not None:
+            await self._relay.close()  # fails requests still waiting for an answer
+        await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+        if self._listener is not None:
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+
+    @property
+    def ready(self) -> bool:
+        """Connected and subscribed to quote_status: only then can a fill be observed."""
+        return self._relay is not None and self._relay.connected
+
+    async def wait_ready(self, timeout_s: float | None = None) -> None:
+        relay, _ = self._running()
+        await relay.wait_connected(timeout_s)
+
+    # --- Venue ---------------------------------------------------------------------------
+
+    async def submit(self, orders: Sequence[VenueOrder]) -> list[VenueOutcome]:
+        """One outcome per order, in order; orders are answered concurrently.
+
+        If any order's outcome is unknown, ``VenueUnavailableError`` is raised once all are
+        done; the outcomes that are known stay available through ``lookup``.
+        """
+        results = await asyncio.gather(
+            *(self._submit_once(o) for o in orders), return_exceptions=True
+        )
+        outcomes: list[VenueOutcome] = []
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            outcomes.append(result)
+        return outcomes
+
+    async def lookup(self, client_order_ids: Sequence[str]) -> Mapping[str, VenueOutcome]:
+        """Outcomes this process resolved. The relay keeps no queryable order history, so an
+        order submitted by an earlier process is absent (docs/venues/near-intents.md)."""
+        return {i: self._outcomes[i] for i in client_order_ids if i in self._outcomes}
+
+    # --- one order -----------------------------------------------------------------------
+
+    async def _submit_once(self, order: VenueOrder) -> VenueOutcome:
+        key = order.client_order_id
+        known = self._outcomes.get(key)
+        if known is not None:
+            return replace(known, duplicate=True)
+        running = self._in_flight.get(key)
+        if running is not None:
+            return replace(await self._await(running), duplicate=True)
+        task = asyncio.ensure_future(self._submit(order))
+        self._in_flight[key] = task
+        task.add_done_callback(lambda done: self._finished(key, done))
+        return await self._await(task)
+
+    @staticmethod
+    async def _await(task: asyncio.Task[VenueOutcome]) -> VenueOutcome:
+        # Shielded: a cancelled caller must not abandon an answered quote's outcome.
+        return await asyncio.shield(task)
+
+    def _finished(self, key: str, task: asyncio.Task[VenueOutcome]) -> None:
+        self._in_flight.pop(key, None)
+        if not task.cancelled() and task.exception() is None:
+            self._outcomes[key] = task.result()
+            if len(self._outcomes) > REMEMBERED_OUTCOMES:
+                del self._outcomes[next(iter(self._outcomes))]
+
+    async def _submit(self, order: VenueOrder) -> VenueOutcome:
+        relay, identity = self._running()
+        if self._now() >= order.deadline:
+            return self._outcome(
+                order, OrderStatus.REJECTED, reason="deadline passed before sending"
+            )
+        if not relay.connected:
+            raise VenueUnavailableError(f"quote {order.quote_id}: relay not connected; not sent")
+        signed = build_quote_response(order, identity)
+        settlement = self._settlements.setdefault(signed.quote_hash, _Settlement())
+        epoch = relay.connections
+        try:
+            result = await relay.request("quote_response", [signed.params])
+        except RelayRpcError as exc:
+            self._settlements.pop(signed.quote_hash, None)
+            return self._outcome(order, OrderStatus.REJECTED, reason=f"relay: {exc.message}")
+        except RelayUnavailableError as exc:
+            raise VenueUnavailableError(f"quote {order.quote_id}: {exc}; outcome unknown") from None
+        if result != "OK":
+            self._settlements.pop(signed.quote_hash, None)
+            return self._outcome(order, OrderStatus.REJECTED, reason=f"relay answered {result!r}")
+        wait_until = signed.intent_deadline + timedelta(milliseconds=self._settings.settle_grace_ms)
+        try:
+            await self._wait(settlement, wait_until)
+        finally:
+            self._settlements.pop(signed.quote_hash, None)
+        if self._closing.is_set() and not settlement.event.is_set():
+            raise VenueUnavailableError(
+                f"quote {order.quote_id}: venue closed while waiting; outcome unknown"
+            )
+        if settlement.event.is_set():
+            log.info(
+                "quote %s executed: intent %s, tx %s",
+                order.quote_id,
+                settlement.intent_hash,
+                settlement.tx_hash,
+            )
+            return VenueOutcome(
+                client_order_id=order.client_order_id,
+                status=OrderStatus.FILLED,
+                amount_in=order.amount_in,
+                amount_out=order.amount_out,
+                executed_at=settlement.received_at or self._now(),
+                venue_reference=settlement.intent_hash,
+            )
+        if relay.connections != epoch or not relay.connected:
+            # quote_status notices sent while we were disconnected are lost.
+            raise VenueUnavailableError(
+                f"quote {order.quote_id}: status stream interrupted while waiting; outcome unknown"
+            )
+        return self._outcome(
+            order, OrderStatus.NOT_FILLED, reason="not executed before the intent deadline"
+        )
+
+    async def _wait(self, settlement: _Settlement, until: datetime) -> None:
+        remaining = (until - self._now()).total_seconds()
+        if remaining <= 0:
+            return
+        waiters = {
+            asyncio.ensure_future(settlement.event.wait()),
+            asyncio.ensure_future(self._closing.wait()),
+            asyncio.ensure_future(self._sleep(remaining)),
+        }
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    def _outcome(self, order: VenueOrder, status: OrderStatus, *, reason: str) -> VenueOutcome:
+        return VenueOutcome(
+            client_order_id=order.client_order_id,
+            status=status,
+            amount_in=0,
+            amount_out=0,
+            executed_at=self._now(),
+            reason=reason,
+        )
+
+    def _running(self) -> tuple[RelayClient, SolverIdentity]:
+        if self._relay is None or self._identity is None:
+            raise RuntimeError("NearIntentsVenue.start() was not called")
+        return self._relay, self._identity
+
+    # --- quote_status --------------------------------------------------------------------
+
+    async def _listen(self, relay: RelayClient) -> None:
+        async for message in relay:
+            try:
+                self._on_frame(message.text, message.received_at)
+            except Exception:
+                # A listener that died would turn every later fill into NOT_FILLED.
+                log.exception("could not process a relay frame; continuing")
+
+    def _on_frame(self, text: str, received_at: datetime) -> None:
+        status = _quote_status(text)
+        if status is None:
+            return
+        settlement = self._settlements.get(status["quote_hash"])
+        if settlement is None:
+            return  # another solver's quote, or one we stopped waiting for
+        settlement.intent_hash = status.get("intent_hash")
+        settlement.tx_hash = status.get("tx_hash")
+        settlement.received_at = received_at
+        settlement.event.set()
+
+
+def _quote_status(text: str) -> dict[str, Any] | None:
+    """The data of a quote_status notice (either event form), else None."""
+    if "quote_hash" not in text:
+        return None
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None
+    params = message.get("params") if isinstance(message, dict) else None
+    if not isinstance(params, dict):
+        return None
+    data = params.get("data")
+    fields = data if isinstance(data, dict) else params
+    if not isinstance(fields.get("quote_hash"), str):
+        return None
+    return {k: v for k, v in fields.items() if isinstance(v, str)}
