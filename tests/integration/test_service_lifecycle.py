@@ -103,3 +103,21 @@ def test_executor_refuses_to_run_on_topics_that_are_not_co_partitioned(tmp_path)
             assert "must be co-partitioned" in executor.log_path.read_text()
         finally:
             supervisor.stop_all(10)
+
+
+def test_live_near_execution_refuses_to_start_without_its_key() -> None:
+    key = "ed25519:ThisIsNotARealKeyButLooksSecret"
+    base = {"PATH": "/usr/bin:/bin", "UNRIP_EXECUTOR_VENUE": "near_intents"}
+    for env in (base, {**base, "UNRIP_NEAR_INTENTS_SIGNING_KEY": key}):
+        result = subprocess.run(
+            [sys.executable, "-m", "unrip", "executor"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2
+        assert "refused" in result.stderr and "UNRIP_NEAR_INTENTS_" in result.stderr
+        assert key not in result.stderr + result.stdout
+        assert "ThisIsNotARealKey" not in result.stderr + result.stdout

@@ -118,6 +118,7 @@ def _venue_order(command: ExecuteTradeV1) -> VenueOrder:
         amount_out=command.amount_out,
         deadline=command.deadline,
         quote_validity_ms=command.quote_validity_ms,
+        kind=command.kind,
     )
 
 
@@ -128,7 +129,18 @@ def build_venue(settings: ExecutorSettings) -> Venue:
         return PaperVenue(
             settings.executor_paper_venue_url, timeout_s=settings.executor_venue_timeout_s
         )
-    raise ValueError(f"venue {settings.executor_venue!r} is not available in this build")
+    from unrip.venues.near_intents.responder import (
+        MissingCredentialsError,
+        NearIntentsSettings,
+        NearIntentsVenue,
+    )
+
+    near = NearIntentsSettings()
+    try:
+        near.solver_identity()  # refuse to start without a key, before touching the bus
+    except MissingCredentialsError as exc:
+        raise ValueError(f"live NEAR Intents execution refused: {exc}") from None
+    return NearIntentsVenue(near)
 
 
 class ExecutorService(Service):

@@ -61,12 +61,14 @@ class Child:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
+    _terminated: bool = field(default=False, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        self._terminated = False
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             self.argv,
@@ -89,12 +91,15 @@ class Child:
         if self.running and self.process is not None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(sig)
+            if sig is signal.SIGTERM:
+                self._terminated = True
 
     def stop(self, timeout_s: float) -> int | None:
-        """SIGTERM, wait, SIGKILL as a last resort; returns the exit code."""
+        """SIGTERM (once), wait, SIGKILL as a last resort; returns the exit code."""
         if self.process is None:
             return None
-        self.signal(signal.SIGTERM)
+        if not self._terminated:
+            self.signal(signal.SIGTERM)
         try:
             code = self.process.wait(timeout_s)
         except subprocess.TimeoutExpired:

@@ -122,6 +122,9 @@ async def serve(service: Service) -> int:
             await http_task
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        # Shutdown is done; a repeated SIGTERM (an impatient supervisor) must not turn a clean
+        # exit into death by signal while the interpreter winds down.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     log.info("stopped", extra={"exit_code": code})
     return code
 
