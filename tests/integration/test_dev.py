@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,35 +16,40 @@ import pytest
 ROOT = Path(__file__).parents[2]
 
 
-def unrip_processes() -> set[int]:
+def processes_of(marker: str) -> set[int]:
+    """Processes (the broker, every service) that inherited this run's marker variable."""
+    needle = f"DEV_TEST_RUN_MARKER={marker}".encode()
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if (b"-m" in argv and b"unrip" in argv) or any(a.endswith(b"/tansu") for a in argv):
+        if needle in environ:
             found.add(int(entry.name))
     return found
 
 
-def dev(*args: str) -> subprocess.Popen[str]:
+def dev(marker: str, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNRIP_")}
+    # Not an UNRIP_ setting, so the supervisor passes it on to every child it starts.
+    env["DEV_TEST_RUN_MARKER"] = marker
     return subprocess.Popen(
         [sys.executable, "-m", "invoke", "dev", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("UNRIP_")},
+        env=env,
     )
 
 
 @pytest.mark.timeout(240)
 def test_dev_for_seconds_reports_zero_lost_as_json() -> None:
-    before = unrip_processes()
-    process = dev("--for", "15", "--json", "--pace", "fast")
+    marker = uuid.uuid4().hex
+    process = dev(marker, "--for", "15", "--json", "--pace", "fast")
     out, err = process.communicate(timeout=200)
     assert process.returncode == 0, err[-3000:]
     summary = json.loads(out.strip().splitlines()[-1])
@@ -52,21 +58,23 @@ def test_dev_for_seconds_reports_zero_lost_as_json() -> None:
     assert summary["demands"] == summary["commands"] + summary["skips"] > 500
     assert summary["results"] == summary["commands"]
     assert summary["latency_ms"]["p99"] is not None
-    assert unrip_processes() <= before, "invoke dev left processes behind"
+    assert processes_of(marker) == set(), "invoke dev left processes behind"
 
 
 @pytest.mark.timeout(240)
 def test_ctrl_c_drains_reports_and_leaves_no_process_behind() -> None:
-    before = unrip_processes()
-    process = dev("--json")
+    marker = uuid.uuid4().hex
+    process = dev(marker, "--json")
     assert process.stderr is not None
     deadline = time.monotonic() + 120
     for line in process.stderr:  # the orchestrator says when the pipeline is running
         if "pipeline running" in line or time.monotonic() > deadline:
             break
+    # The detector below sees the run: the broker and all five services carry the marker.
+    assert len(processes_of(marker)) >= 6
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err[-3000:]
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["ok"] is True and summary["lost_demands"] == 0
-    assert unrip_processes() <= before, "Ctrl-C left processes behind"
+    assert processes_of(marker) == set(), "Ctrl-C left processes behind"

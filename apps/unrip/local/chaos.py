@@ -120,10 +120,12 @@ class _Cluster:
             {"UNRIP_EXECUTOR_PAPER_VENUE_URL": f"http://127.0.0.1:{self.venue_port}"},
         )
 
-    def wait_ready(self, names: list[str], timeout_s: float = 60) -> None:
+    def wait_ready(self, names: list[str], timeout_s: float = 90) -> None:
         problems = self.supervisor.wait_ready(names, timeout_s)
         if problems:
-            raise RuntimeError("; ".join(problems))
+            tails = "\n".join(f"--- {n} ---\n{self.supervisor.log_tail(n, 15)}" for n in names)
+            events = "\n".join(self.events)
+            raise RuntimeError(f"{'; '.join(problems)}\nevents:\n{events}\n{tails}")
 
 
 async def _produce(options: ChaosOptions, bootstrap: str, run_id: str, rng: random.Random) -> int:
