@@ -80,3 +80,16 @@ def dev(
     )
     if code:
         raise SystemExit(code)
+
+
+# --- delivery (issue 6, push-to-deploy) ----------------------------------------------------------
+@task
+def check(c):
+    """Offline delivery checks: render every overlay, strict schemas, checkov, linters."""
+    from unrip_platform.delivery.checks import run_all
+
+    if not run_all(print):
+        raise SystemExit(1)
+
+
+# --- end delivery --------------------------------------------------------------------------------
