@@ -77,6 +77,7 @@ def policy_scan(
     checkov: Path | None = None,
 ) -> PolicyReport:
     """One checkov run over every overlay and the Dockerfile, judged by the exceptions file."""
+    directory.mkdir(parents=True, exist_ok=True)
     for overlay, manifests in rendered.items():
         write_manifests(manifests, directory / overlay)
     shutil.copy(DOCKERFILE, directory / "Dockerfile")
