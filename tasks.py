@@ -15,7 +15,7 @@ def lint(c: Context) -> None:
     """ruff (lint + format check) and mypy (strict) over the whole repository."""
     c.run(f"{PY} -m ruff check .", echo=True, pty=False)
     c.run(f"{PY} -m ruff format --check .", echo=True, pty=False)
-    c.run(f"{PY} -m mypy apps platform bootstrap tests tasks.py", echo=True, pty=False)
+    c.run(f"{PY} -m mypy apps platform bootstrap tests ci tasks.py", echo=True, pty=False)
 
 
 @task(help={"k": "only tests matching this expression", "fast": "skip integration/chaos tests"})
