@@ -84,7 +84,7 @@ def dev(
 
 # --- delivery (issue 6, push-to-deploy) ----------------------------------------------------------
 @task
-def check(c):
+def check(c: Context) -> None:
     """Offline delivery checks: render every overlay, strict schemas, checkov, linters."""
     from unrip_platform.delivery.checks import run_all
 
