@@ -16,7 +16,9 @@ def lint(c: Context) -> None:
     """ruff (lint + format check) and mypy (strict) over the whole repository."""
     c.run(f"{PY} -m ruff check .", echo=True, pty=False)
     c.run(f"{PY} -m ruff format --check .", echo=True, pty=False)
-    roots = [d for d in ("apps", "platform", "bootstrap", "tests") if any(Path(d).rglob("*.py"))]
+    roots = [
+        d for d in ("apps", "platform", "bootstrap", "ci", "tests") if any(Path(d).rglob("*.py"))
+    ]
     c.run(f"{PY} -m mypy {' '.join(roots)} tasks.py", echo=True, pty=False)
 
 
@@ -134,3 +136,16 @@ def chaos(
         print(json_module.dumps(summary, sort_keys=True))
     if not report.ok:
         raise SystemExit(1)
+
+
+# --- delivery (issue 6, push-to-deploy) ----------------------------------------------------------
+@task
+def check(c: Context) -> None:
+    """Offline delivery checks: render every overlay, strict schemas, checkov, linters."""
+    from unrip_platform.delivery.checks import run_all
+
+    if not run_all(print):
+        raise SystemExit(1)
+
+
+# --- end delivery --------------------------------------------------------------------------------

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from unrip.local.broker import TansuBroker
+from unrip.local.supervisor import Supervisor, env_without_unrip
+from unrip.runtime.kafka import ensure_topics
+from unrip.topics import CATALOGUE
 
 # Property tests check behaviour, not speed: a per-example deadline is a timing assertion, and
 # on shared, noisy machines it fails for reasons that have nothing to do with the code.
 settings.register_profile("unrip", deadline=None)
 settings.load_profile("unrip")
-from unrip.local.broker import TansuBroker
-from unrip.local.supervisor import Supervisor, env_without_unrip
-from unrip.runtime.kafka import ensure_topics
-from unrip.topics import CATALOGUE
 
 
 @pytest.fixture

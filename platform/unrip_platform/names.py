@@ -78,3 +78,18 @@ OVERLAY_LOCAL: Final = "local"
 #   python ci/deploy.py --image <registry/repo@sha256:...> --overlay <name> [--timeout S]
 # (kubeconfig from KUBECONFIG, or the deployer token/CA/server from the environment).
 DEPLOY_SCRIPT: Final = "ci/deploy.py"
+
+# --- delivery (issue 6): what manifests/ and the other layers agree on -------------------------
+# Kubernetes Secrets in the apps namespace that the manifests reference by name and key only;
+# the bootstrap creates them from the operator's secrets (values never enter git).
+APPS_SECRET_NEAR_INTENTS: Final = "near-intents"  # noqa: S105 (a name)
+APPS_SECRET_NEAR_INTENTS_JWT_KEY: Final = "jwt"  # noqa: S105 (a key name)
+# Pods with this label (value "true") may open connections to the public internet on 443 (the
+# cluster project's venue egress rule); in the apps only the ingest carries it.
+VENUE_EGRESS_LABEL: Final = "unrip.io/venue-egress"
+# The reactor reads its strategy and risk limits from this ConfigMap (key below) through the
+# API; `kubectl apply` of a change takes effect within a second.
+REACTOR_STRATEGY_CONFIGMAP: Final = "reactor-strategy"
+REACTOR_STRATEGY_KEY: Final = "strategy.yaml"
+# The apps' UID/GID (apps/Dockerfile's user and the manifests' securityContext).
+APPS_UID: Final = 10001

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -24,6 +25,11 @@ from unrip.contracts import (
     utc_now,
 )
 from unrip.contracts.envelope import P
+from unrip.reactor.configmap import (
+    InClusterConfigMapReader,
+    StrategyConfigMap,
+    service_account_namespace,
+)
 from unrip.reactor.decision import Skip, Trade, decide, demand_key
 from unrip.reactor.risk import RiskState
 from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, StrategyFile
@@ -49,6 +55,15 @@ CONFIG_RELOADS = Counter("unrip_reactor_strategy_reloads_total", "Strategy reloa
 
 class ReactorSettings(ServiceSettings):
     reactor_strategy_file: Path = Field(default=DEFAULT_STRATEGY_PATH)
+    # In the cluster: read the strategy from this ConfigMap through the Kubernetes API instead
+    # of the file (edits apply within a second; see unrip.reactor.configmap).
+    reactor_strategy_configmap: str | None = None
+    reactor_strategy_configmap_key: str = "strategy.yaml"
+    # Default: the pod's own namespace (from its service-account mount).
+    reactor_strategy_configmap_namespace: str | None = None
+    reactor_strategy_poll_interval_s: float = Field(default=1.0, gt=0)
+    # Unreadable for longer than this: the kill switch is forced on (0: never).
+    reactor_strategy_max_staleness_s: float = Field(default=30.0, ge=0)
     reactor_group_id: str = "reactor"
     # The risk state is rebuilt from this long before the start of the UTC day, so demands
     # decided just before midnight are still recognised as decided.
@@ -61,15 +76,35 @@ class ReactorService(Service):
     def __init__(self, settings: ReactorSettings) -> None:
         super().__init__(settings)
         self.settings: ReactorSettings = settings
-        self.strategy = StrategyFile(settings.reactor_strategy_file)
+        self.configmap: StrategyConfigMap | None = None
+        self.strategy: StrategyFile | StrategyConfigMap
+        if settings.reactor_strategy_configmap:
+            namespace = settings.reactor_strategy_configmap_namespace or service_account_namespace()
+            self.configmap = StrategyConfigMap(
+                InClusterConfigMapReader(),
+                namespace,
+                settings.reactor_strategy_configmap,
+                settings.reactor_strategy_configmap_key,
+                poll_interval_s=settings.reactor_strategy_poll_interval_s,
+                max_staleness_s=settings.reactor_strategy_max_staleness_s,
+            )
+            self.strategy = self.configmap
+        else:
+            self.strategy = StrategyFile(settings.reactor_strategy_file)
         self.risk = RiskState(day=utc_now().date())
 
     async def run(self, stop: asyncio.Event) -> None:
         # aiokafka clients bind to the running loop, so they are made here, not in __init__.
         self.producer = make_producer(self.settings, "reactor")
         consumer = make_consumer(self.settings, "reactor", self.settings.reactor_group_id)
+        poller: asyncio.Task[None] | None = None
+        if self.configmap is not None:
+            # No last good strategy yet: an unreadable or invalid ConfigMap stops the start.
+            await self.configmap.start()
         await self.producer.start()
         try:
+            if self.configmap is not None:
+                poller = asyncio.create_task(self.configmap.poll(stop), name="strategy-configmap")
             await self.rebuild(utc_now())
             await consumer.start()
             self.health.started()
@@ -84,6 +119,12 @@ class ReactorService(Service):
         finally:
             await consumer.stop()
             await self.producer.stop()
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+            if self.configmap is not None:
+                await self.configmap.reader.aclose()
 
     async def rebuild(self, now: datetime) -> None:
         """Fold today's commands, skips and results into the risk state."""

@@ -1,7 +1,9 @@
 """The reactor's strategy and risk limits: a YAML document, validated, reloadable live.
 
-The same file is a ConfigMap in the cluster; editing it changes prices, spread and limits
-without a restart, and the kill switch takes effect on the next decision after the reload.
+Locally it is a file (``StrategyFile``); in the cluster the same document is a ConfigMap read
+through the Kubernetes API (``unrip.reactor.configmap``). Either way an edit changes prices,
+spread and limits without a restart, and the kill switch takes effect on the next decision
+after the reload.
 """
 
 from __future__ import annotations

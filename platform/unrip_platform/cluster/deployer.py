@@ -1,8 +1,9 @@
 """The deploy workflow's identity: a ServiceAccount that can roll out the apps, and nothing else.
 
-The Role lives in the apps namespace, so the token cannot touch the platform namespace, nodes,
-RBAC or any cluster-scoped object. Secrets are not in the Role either: the apps' secrets are
-injected by the bootstrap, never by a workflow.
+The Role lives in the apps namespace, so the token cannot touch the platform namespace, nodes
+or any cluster-scoped object; in apps it may manage Roles and RoleBindings, which Kubernetes
+limits to rights the deployer itself holds. Secrets are not in the Role either: the apps'
+secrets are injected by the bootstrap, never by a workflow.
 The long-lived token Secret is filled in by Kubernetes; the bootstrap reads it and stores it as
 a Forgejo Actions secret. It never enters git or Pulumi state.
 """
@@ -37,6 +38,9 @@ def rules() -> list[dict[str, Any]]:
         _rule("policy", ("poddisruptionbudgets",), WRITE),
         _rule("networking.k8s.io", ("networkpolicies",), WRITE),
         _rule("autoscaling", ("horizontalpodautoscalers",), WRITE),
+        # The apps' own Roles (the reactor reads its strategy ConfigMap). RBAC's escalation
+        # check lets the deployer grant only what it holds itself, so this adds no rights.
+        _rule("rbac.authorization.k8s.io", ("roles", "rolebindings"), WRITE),
     ]
 
 

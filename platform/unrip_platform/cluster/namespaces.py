@@ -3,7 +3,8 @@
 Flows (everything else is dropped):
 - any pod -> kube-dns (53)
 - apps -> Redpanda (9092); the topic job -> Redpanda (9092); Redpanda <-> Redpanda (replicas)
-- apps -> the public internet on 443 (venue websockets), never to cluster or private ranges
+- apps pods labelled names.VENUE_EGRESS_LABEL -> the public internet on 443 (venue websockets),
+  never to cluster or private ranges
 - anyone -> Forgejo (3000): the node's containerd pulls through the NodePort and
   node-originated traffic cannot be selected portably; Forgejo authenticates every request and
   every namespace here restricts its own egress, so apps pods still cannot reach it
@@ -187,7 +188,8 @@ def apps_policies(network: NetworkSettings) -> list[Manifest]:
             "allow-venues",
             ns,
             {
-                "podSelector": {},
+                # Only pods that need a venue (the ingest) carry the label.
+                "podSelector": {"matchLabels": {names.VENUE_EGRESS_LABEL: "true"}},
                 "policyTypes": ["Egress"],
                 "egress": [{"to": [_public_internet(network)], "ports": _tcp(443)}],
             },
