@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import IO, Literal
 
 from unrip.contracts.envelope import utc_now
-from unrip.venues.near_intents.frames import ReceivedMessage
+from unrip.venues.near_intents.frames import ReceivedMessage, event_fields
 
 Pace = Literal["recorded", "fast"]
 
@@ -157,17 +157,8 @@ def _relabel(text: str, pass_number: int) -> str:
 
 
 def _quote_id(text: str) -> str | None:
-    if "quote_id" not in text:
-        return None
-    try:
-        message = json.loads(text)
-    except ValueError:
-        return None
-    params = message.get("params") if isinstance(message, dict) else None
-    if not isinstance(params, dict):
-        return None
-    data = params.get("data")
-    quote_id = (data if isinstance(data, dict) else params).get("quote_id")
+    fields = event_fields(text) if "quote_id" in text else None
+    quote_id = fields.get("quote_id") if fields is not None else None
     return quote_id if isinstance(quote_id, str) else None
 
 

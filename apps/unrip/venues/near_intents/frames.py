@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,3 +18,17 @@ class ReceivedMessage:
 
     text: str
     received_at: datetime
+
+
+def event_fields(text: str) -> dict[str, Any] | None:
+    """The fields of a relay event in either form (live ``params.data``, or the documented flat
+    ``params``); None for anything that is not a JSON-RPC message with params."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None
+    params = message.get("params") if isinstance(message, dict) else None
+    if not isinstance(params, dict):
+        return None
+    data = params.get("data")
+    return data if isinstance(data, dict) else params

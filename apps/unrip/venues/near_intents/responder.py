@@ -20,7 +20,6 @@ process, a client order id already resolved returns its stored outcome (``duplic
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -30,6 +29,7 @@ from typing import Any
 from unrip.contracts.envelope import utc_now
 from unrip.venues.base import OrderStatus, VenueOrder, VenueOutcome, VenueUnavailableError
 from unrip.venues.near_intents import VENUE
+from unrip.venues.near_intents.frames import event_fields
 from unrip.venues.near_intents.quote_response import SolverIdentity, build_quote_response
 from unrip.venues.near_intents.relay import (
     Backoff,
@@ -280,17 +280,7 @@ class NearIntentsVenue:
 
 def _quote_status(text: str) -> dict[str, Any] | None:
     """The data of a quote_status notice (either event form), else None."""
-    if "quote_hash" not in text:
-        return None
-    try:
-        message = json.loads(text)
-    except ValueError:
-        return None
-    params = message.get("params") if isinstance(message, dict) else None
-    if not isinstance(params, dict):
-        return None
-    data = params.get("data")
-    fields = data if isinstance(data, dict) else params
-    if not isinstance(fields.get("quote_hash"), str):
+    fields = event_fields(text) if "quote_hash" in text else None
+    if fields is None or not isinstance(fields.get("quote_hash"), str):
         return None
     return {k: v for k, v in fields.items() if isinstance(v, str)}
