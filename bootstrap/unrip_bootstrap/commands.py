@@ -15,7 +15,14 @@ from rich.console import Console
 
 from unrip_bootstrap.clients.pulumi_stacks import ConfigEntry, describe_changes
 from unrip_bootstrap.context import CLUSTER, HETZNER, Clients, StepContext
-from unrip_bootstrap.engine import EXIT_FAILED, EXIT_NOT_READY, EXIT_OK, Engine, describe_error
+from unrip_bootstrap.engine import (
+    EXIT_FAILED,
+    EXIT_NOT_READY,
+    EXIT_OK,
+    Engine,
+    UnknownStepError,
+    describe_error,
+)
 from unrip_bootstrap.options import BootstrapOptions
 from unrip_bootstrap.pipeline import all_steps
 from unrip_bootstrap.progress import Reporter, configure_log_file, log
@@ -56,7 +63,11 @@ def bootstrap(
 ) -> int:
     with session(options, clients, console) as ctx:
         engine = Engine(ctx, all_steps())
-        return engine.plan(from_step=from_step) if plan else engine.run(from_step=from_step)
+        try:
+            return engine.plan(from_step=from_step) if plan else engine.run(from_step=from_step)
+        except UnknownStepError as exc:
+            ctx.reporter.error(str(exc))
+            return EXIT_NOT_READY
 
 
 def status(options: BootstrapOptions, clients: Clients, console: Console) -> int:

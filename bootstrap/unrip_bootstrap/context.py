@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from unrip_platform import names
 from unrip_platform.hetzner.outputs import HetznerStackOutputs
@@ -23,7 +23,7 @@ from unrip_bootstrap.clients.kube import Kube
 from unrip_bootstrap.clients.process import CommandRunner
 from unrip_bootstrap.clients.pulumi_stacks import OutputEntry, StackDriver
 from unrip_bootstrap.clients.ssh import Ssh
-from unrip_bootstrap.clock import Clock
+from unrip_bootstrap.clock import Clock, wait_for
 from unrip_bootstrap.kubeconfig import write_private
 from unrip_bootstrap.options import BootstrapOptions
 from unrip_bootstrap.progress import Reporter
@@ -31,6 +31,8 @@ from unrip_bootstrap.redact import Redactor
 from unrip_bootstrap.secret_files import Secrets
 from unrip_bootstrap.state import StateStore
 from unrip_bootstrap.steps.base import BlockedError
+
+T = TypeVar("T")
 
 HETZNER = "hetzner"
 CLUSTER = "cluster"
@@ -74,6 +76,17 @@ class StepContext:
         copy = StepContext(options, self.clients, self.reporter, self.redactor, self.state)
         copy._secrets = self._secrets
         return copy
+
+    def wait(self, what: str, probe: Callable[[], T], timeout_s: float) -> T:
+        """A bounded wait that shows what it sees whenever that changes."""
+        return wait_for(
+            what,
+            probe,
+            clock=self.clock,
+            timeout_s=timeout_s,
+            interval_s=self.options.timeouts.poll_s,
+            on_retry=lambda seen: self.reporter.progress(f"waiting for {what}: {seen}"),
+        )
 
     # --- secrets --------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ steps: `run` (converge), `plan` (checks with a Pulumi preview, changes nothing) 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Final
 
@@ -29,8 +30,10 @@ class UnknownStepError(ValueError):
 def describe_error(exc: BaseException) -> str:
     """A failure as the operator should read it: the tool's own words, without a traceback."""
     if isinstance(exc, CommandError):
-        # The Pulumi CLI's output: the end of it says what went wrong.
-        lines = [line for line in str(exc).splitlines() if line.strip()]
+        # The Pulumi CLI's output (code, stdout, stderr): the end of it says what went wrong.
+        parts = re.search(r"\n stdout: (.*)\n stderr: (.*)\Z", str(exc), re.DOTALL)
+        output = (parts[2].strip() or parts[1].strip()) if parts else str(exc)
+        lines = [line for line in output.splitlines() if line.strip()]
         return "pulumi failed:\n" + "\n".join(lines[-25:])
     if isinstance(exc, BlockedError):
         return f"an earlier step has not completed: {exc}"
@@ -75,7 +78,7 @@ class Engine:
             step.name,
             "nothing was changed; fix these first:\n" + check.detail,
             elapsed,
-            f"then rerun `invoke {mode}`.",
+            f"Then rerun `invoke {mode}`.",
         )
         return False
 

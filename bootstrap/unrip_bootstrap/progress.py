@@ -23,6 +23,7 @@ class Reporter:
     def __init__(self, console: Console, redactor: Redactor) -> None:
         self.console = console
         self._redactor = redactor
+        self._last_progress = ""
 
     def _print(self, text: str, style: str = "") -> None:
         clean = self._redactor.redact(text)
@@ -44,6 +45,12 @@ class Reporter:
         for line in reason.splitlines() or [""]:
             self._print(f"      {line}", "red")
         self._print(f"      step: {name}. {resume}", "yellow")
+
+    def progress(self, text: str) -> None:
+        """A waiting step's latest observation, printed only when it changes."""
+        if text != self._last_progress:
+            self._last_progress = text
+            self.detail(text)
 
     def detail(self, text: str) -> None:
         for line in text.splitlines():

@@ -15,7 +15,7 @@ from typing import Any, Final
 from unrip_platform.hetzner.cloud_init import K3S_DATA_DIR
 
 from unrip_bootstrap.clients.ssh import SSH_CONNECTION_FAILED
-from unrip_bootstrap.clock import NotReadyError, wait_for
+from unrip_bootstrap.clock import NotReadyError
 from unrip_bootstrap.context import HETZNER, StepContext
 from unrip_bootstrap.steps.base import StepFailedError
 
@@ -137,13 +137,7 @@ def read_volume_token(ctx: StepContext) -> str:
         ctx.secret(result.stdout.strip())
         return ctx.secret(parse_k3s_token(result.stdout))
 
-    return wait_for(
-        "SSH to the server",
-        read,
-        clock=ctx.clock,
-        timeout_s=ctx.options.timeouts.node_boot_s,
-        interval_s=ctx.options.timeouts.poll_s,
-    )
+    return ctx.wait("SSH to the server", read, ctx.options.timeouts.node_boot_s)
 
 
 def recover_cluster_token(ctx: StepContext) -> str:

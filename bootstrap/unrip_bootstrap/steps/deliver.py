@@ -12,7 +12,7 @@ from typing import Any, Final
 from unrip_platform import names
 
 from unrip_bootstrap.clients.forgejo import ForgejoClient
-from unrip_bootstrap.clock import NotReadyError, WaitTimeoutError, wait_for
+from unrip_bootstrap.clock import NotReadyError, WaitTimeoutError
 from unrip_bootstrap.context import StepContext
 from unrip_bootstrap.steps.base import Check, StepFailedError
 from unrip_bootstrap.steps.forgejo_setup import runner_online
@@ -72,12 +72,10 @@ class DeliverStep:
     def _by_workflow(self, ctx: StepContext, forgejo: ForgejoClient, head: str) -> str | None:
         timeouts = ctx.options.timeouts
         try:
-            run = wait_for(
+            run = ctx.wait(
                 f"the workflow run of {head[:12]}",
                 lambda: latest_run(forgejo, head),
-                clock=ctx.clock,
-                timeout_s=timeouts.run_appears_s,
-                interval_s=timeouts.poll_s,
+                timeouts.run_appears_s,
             )
         except WaitTimeoutError as exc:
             ctx.reporter.warn(f"{exc}; deploying directly instead")
@@ -92,13 +90,7 @@ class DeliverStep:
             return current
 
         ctx.reporter.detail(f"following workflow run {run.get('html_url', '')}")
-        final = wait_for(
-            "the workflow run",
-            finished,
-            clock=ctx.clock,
-            timeout_s=timeouts.workflow_s,
-            interval_s=timeouts.poll_s,
-        )
+        final = ctx.wait("the workflow run", finished, timeouts.workflow_s)
         if final.get("status") != "success":
             raise StepFailedError(
                 f"workflow run #{final.get('index_in_repo')} ended {final.get('status')}: "

@@ -15,7 +15,7 @@ from typing import Any, Final
 from unrip_platform import names
 
 from unrip_bootstrap.clients.forgejo import ForgejoClient, ForgejoError
-from unrip_bootstrap.clock import NotReadyError, WaitTimeoutError, wait_for
+from unrip_bootstrap.clock import NotReadyError, WaitTimeoutError
 from unrip_bootstrap.context import StepContext
 from unrip_bootstrap.steps.base import BlockedError, Check
 
@@ -81,7 +81,7 @@ def _missing_setup(ctx: StepContext, forgejo: ForgejoClient) -> list[str]:
 
 class ForgejoStep:
     name = "forgejo"
-    title = "Forgejo: organisation, repository, Actions secrets, runner online"
+    title = "organisation, repository, Actions secrets, runner online (Forgejo API)"
 
     def check(self, ctx: StepContext, *, deep: bool) -> Check:
         with ctx.forgejo() as forgejo:
@@ -108,23 +108,15 @@ class ForgejoStep:
                 except ForgejoError as exc:
                     raise NotReadyError(str(exc)) from None
 
-            wait_for(
-                "Forgejo's API",
-                answering,
-                clock=ctx.clock,
-                timeout_s=timeouts.platform_ready_s,
-                interval_s=timeouts.poll_s,
-            )
+            ctx.wait("Forgejo's API", answering, timeouts.platform_ready_s)
             done += self._organisation_and_repository(forgejo)
             done += self._deployer_secrets(ctx, forgejo)
             done += self._registry_secrets(ctx, forgejo)
             try:
-                wait_for(
+                ctx.wait(
                     "a runner with label " + names.FORGEJO_RUNNER_LABEL,
                     lambda: _online_or_not_yet(forgejo),
-                    clock=ctx.clock,
-                    timeout_s=timeouts.runner_online_s,
-                    interval_s=timeouts.poll_s,
+                    timeouts.runner_online_s,
                 )
             except WaitTimeoutError as exc:
                 ctx.reporter.warn(f"{exc}; the first delivery falls back to a direct apply")

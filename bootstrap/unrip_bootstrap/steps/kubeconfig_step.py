@@ -11,7 +11,7 @@ import shlex
 import stat
 
 from unrip_bootstrap.clients.kube import KubeError
-from unrip_bootstrap.clock import NotReadyError, wait_for
+from unrip_bootstrap.clock import NotReadyError
 from unrip_bootstrap.context import StepContext
 from unrip_bootstrap.kubeconfig import (
     kubeconfig_secrets,
@@ -80,12 +80,10 @@ class KubeconfigStep:
                 raise NotReadyError(f"/readyz answered {answer!r}")
             return answer
 
-        wait_for(
+        ctx.wait(
             f"the API at {outputs.kube_api_endpoint} from this workstation (is this address in "
             "operator.yaml's cidrs?)",
             api_ready,
-            clock=ctx.clock,
-            timeout_s=ctx.options.timeouts.api_ready_s,
-            interval_s=ctx.options.timeouts.poll_s,
+            ctx.options.timeouts.api_ready_s,
         )
         return f"kubeconfig written to {path} (0600); API at {outputs.kube_api_endpoint} ready"

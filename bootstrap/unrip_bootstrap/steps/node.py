@@ -13,7 +13,7 @@ from typing import Final
 from unrip_platform.hetzner.outputs import HetznerStackOutputs
 
 from unrip_bootstrap.clients.ssh import SSH_CONNECTION_FAILED, Ssh
-from unrip_bootstrap.clock import NotReadyError, wait_for
+from unrip_bootstrap.clock import NotReadyError
 from unrip_bootstrap.context import StepContext
 from unrip_bootstrap.steps.base import Check, StepFailedError
 
@@ -106,19 +106,6 @@ class NodeStep:
                 raise NotReadyError("cloud-init is still running (no boot marker yet)")
             return state
 
-        wait_for(
-            f"boot of {outputs.server_name}",
-            booted,
-            clock=ctx.clock,
-            timeout_s=timeouts.node_boot_s,
-            interval_s=timeouts.poll_s,
-            on_retry=lambda seen: ctx.reporter.detail(f"waiting: {seen}"),
-        )
-        wait_for(
-            "the API's /readyz on the node",
-            lambda: _api_ready(ssh),
-            clock=ctx.clock,
-            timeout_s=timeouts.api_ready_s,
-            interval_s=timeouts.poll_s,
-        )
+        ctx.wait(f"boot of {outputs.server_name}", booted, timeouts.node_boot_s)
+        ctx.wait("the API's /readyz on the node", lambda: _api_ready(ssh), timeouts.api_ready_s)
         return f"{outputs.server_name} at {outputs.server_ipv4} booted, API ready"

@@ -56,7 +56,7 @@ def health_problems(ctx: StepContext) -> list[str]:
 
 class VerifyStep:
     name = "verify"
-    title = "verify: rollouts complete, pods healthy, pipeline green"
+    title = "rollouts complete, pods healthy, pipeline green"
 
     def check(self, ctx: StepContext, *, deep: bool) -> Check:
         problems = health_problems(ctx)
