@@ -31,12 +31,11 @@ JWT = (
     + ".JwtPayloadSentinel.c2lnbmF0dXJl"
 )
 _SEED = bytes(range(1, 33))
-SIGNING_KEY = "ed25519:" + base58.b58encode(
-    _SEED + bytes(SigningKey(_SEED).verify_key)
-).decode()
+SIGNING_KEY = "ed25519:" + base58.b58encode(_SEED + bytes(SigningKey(_SEED).verify_key)).decode()
 PRIVATE_KEY_BODY = "PrivateKeySentinelb3BlbnNzaC1rZXktdjE"
 PUBLIC_KEY = (
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILNcLImUDnVwjW4lPgnD6kq1JJod3pWUUzeOr9A8Hz+R operator@example"
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILNcLImUDnVwjW4lPgnD6kq1JJod3pWUUzeOr9A8Hz+R "
+    "operator@example"
 )
 FILE_SECRETS = (HCLOUD_TOKEN, PASSPHRASE, JWT, SIGNING_KEY, PRIVATE_KEY_BODY)
 ALL_SECRETS = FILE_SECRETS + WORLD_SECRETS
@@ -118,7 +117,11 @@ class Workstation:
 
     def dr(self, scenario: str, answer: str = "prod") -> int:
         return commands.dr(
-            self.options, self.clients, self.console(), scenario=scenario, confirm=self.confirm(answer)
+            self.options,
+            self.clients,
+            self.console(),
+            scenario=scenario,
+            confirm=self.confirm(answer),
         )
 
     def printed(self) -> str:

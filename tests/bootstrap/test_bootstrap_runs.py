@@ -239,7 +239,10 @@ def test_invalid_secrets_stop_everything_before_any_change(station: Workstation)
 
     printed = station.printed()
     assert "near-relay.yaml: jwt: paste the token without the 'Bearer ' prefix" in printed
-    assert "operator.yaml: missing (operator addresses); copy secrets-templates/operator.yaml" in printed
+    assert (
+        "operator.yaml: missing (operator addresses); copy secrets-templates/operator.yaml"
+        in printed
+    )
     assert "not-a-jwt-SecretLooking" not in printed
     assert station.world.mutations == []
 
@@ -281,10 +284,20 @@ def test_without_a_runner_an_existing_image_is_applied_directly(station: Worksta
     station.world.runner_registered = False
     digest = "sha256:" + "ab" * 32
     station.world.forgejo["packages"] = [
-        {"id": 7, "name": "unrip", "version": "0ld1mage", "created_at": "2025-12-01T00:00:00Z",
-         "digest": digest},
-        {"id": 8, "name": "unrip", "version": digest, "created_at": "2025-12-02T00:00:00Z",
-         "digest": digest},
+        {
+            "id": 7,
+            "name": "unrip",
+            "version": "0ld1mage",
+            "created_at": "2025-12-01T00:00:00Z",
+            "digest": digest,
+        },
+        {
+            "id": 8,
+            "name": "unrip",
+            "version": digest,
+            "created_at": "2025-12-02T00:00:00Z",
+            "digest": digest,
+        },
     ]
 
     assert station.bootstrap() == 0

@@ -202,9 +202,7 @@ class World:
             "token": base64.b64encode(DEPLOYER_TOKEN.encode()).decode(),
             "ca.crt": base64.b64encode(b"-----BEGIN CERTIFICATE-----\nca\n").decode(),
         }
-        self.put(
-            "secret", names.NAMESPACE_APPS, names.DEPLOYER_TOKEN_SECRET, {"data": data}
-        )
+        self.put("secret", names.NAMESPACE_APPS, names.DEPLOYER_TOKEN_SECRET, {"data": data})
         self.forgejo.setdefault("secrets", {})
         self.forgejo.setdefault("tokens", {})
         self.forgejo.setdefault("runs", [])
@@ -312,7 +310,9 @@ class FakeStack:
         world, config = self.world, self.get_config()
         token = config["hcloud:token"]
         assert token.secret and token.value == self.secrets.hetzner.hcloud_token.get_secret_value()
-        assert json.loads(config["unrip-hetzner:operatorCidrs"].value) == self.secrets.operator.cidrs
+        assert (
+            json.loads(config["unrip-hetzner:operatorCidrs"].value) == self.secrets.operator.cidrs
+        )
         if world.state_token is None:
             world.state_token = K3S_TOKEN
         if world.volume_id is None:
@@ -346,7 +346,9 @@ class FakeStack:
             "forgejo_url": OutputEntry(names.FORGEJO_ROOT_URL),
         }
 
-    def destroy(self, *, exclude_protected: bool, on_output: Callable[[str], None]) -> dict[str, int]:
+    def destroy(
+        self, *, exclude_protected: bool, on_output: Callable[[str], None]
+    ) -> dict[str, int]:
         self.world.mutate(f"{self.project}.destroy")
         self.world.server = None
         if not exclude_protected:
@@ -362,11 +364,19 @@ class FakeStack:
         self.world.stacks_created.discard(self._key)
 
     def export_state(self) -> dict[str, Any]:
-        resources = [{"urn": "urn:pulumi:prod::unrip-hetzner::unrip:hetzner:K3sCluster$random:"
-                      f"index/randomPassword:RandomPassword::{TOKEN_RESOURCE_NAME}",
-                      "type": TOKEN_RESOURCE_TYPE,
-                      "outputs": {"result": {SECRET_SIG_KEY: SECRET_SIG,
-                                             "plaintext": json.dumps(self.world.state_token)}}}]
+        resources = [
+            {
+                "urn": "urn:pulumi:prod::unrip-hetzner::unrip:hetzner:K3sCluster$random:"
+                f"index/randomPassword:RandomPassword::{TOKEN_RESOURCE_NAME}",
+                "type": TOKEN_RESOURCE_TYPE,
+                "outputs": {
+                    "result": {
+                        SECRET_SIG_KEY: SECRET_SIG,
+                        "plaintext": json.dumps(self.world.state_token),
+                    }
+                },
+            }
+        ]
         return {"resources": resources}
 
     def import_state(self, deployment: Mapping[str, Any]) -> None:
@@ -501,7 +511,9 @@ class FakeKube:
             if not self.world.crashing_pod:
                 return []
             waiting = {"state": {"waiting": {"reason": "CrashLoopBackOff"}}, "name": "executor"}
-            return [{"metadata": {"name": "executor-0"}, "status": {"containerStatuses": [waiting]}}]
+            return [
+                {"metadata": {"name": "executor-0"}, "status": {"containerStatuses": [waiting]}}
+            ]
         return [
             json.loads(json.dumps(obj))
             for (k, ns, _), obj in self.world.objects.items()
@@ -569,7 +581,9 @@ class FakeForgejo:
             case "GET", "/admin/actions/runners":
                 online = self.world.runner_registered and self.world.platform_up
                 status = "idle" if online else "offline"
-                return httpx.Response(200, json=[{"id": 1, "status": status, "labels": ["unrip-host"]}])
+                return httpx.Response(
+                    200, json=[{"id": 1, "status": status, "labels": ["unrip-host"]}]
+                )
             case "GET", "/orgs/unrip":
                 org = data.get("org")
                 return httpx.Response(200, json=org) if org else httpx.Response(404, json={})
@@ -629,12 +643,22 @@ class FakeForgejo:
                         digest = f"sha256:{run.head[:8]}" + "0" * 56
                         self.world.deploy_apps(digest)
                         self.data.setdefault("packages", []).append(
-                            {"id": run.run_id, "name": "unrip", "version": run.head[:12],
-                             "created_at": "2026-01-01T00:00:00Z", "digest": digest}
+                            {
+                                "id": run.run_id,
+                                "name": "unrip",
+                                "version": run.head[:12],
+                                "created_at": "2026-01-01T00:00:00Z",
+                                "digest": digest,
+                            }
                         )
             answer.append(
-                {"id": run.run_id, "index_in_repo": run.run_id, "status": run.status,
-                 "commit_sha": run.head, "html_url": f"http://127.0.0.1:30300/runs/{run.run_id}"}
+                {
+                    "id": run.run_id,
+                    "index_in_repo": run.run_id,
+                    "status": run.status,
+                    "commit_sha": run.head,
+                    "html_url": f"http://127.0.0.1:30300/runs/{run.run_id}",
+                }
             )
         return answer
 
@@ -729,9 +753,7 @@ def fake_clients(world: World, stack: str = "prod") -> tuple[Clients, FakeGit, F
     forgejo = FakeForgejo(world)
 
     def make_forgejo(url: str, username: str, password: str) -> ForgejoClient:
-        return ForgejoClient(
-            url, username, password, transport=httpx.MockTransport(forgejo.handle)
-        )
+        return ForgejoClient(url, username, password, transport=httpx.MockTransport(forgejo.handle))
 
     clients = Clients(
         stack=lambda project, secrets: FakeStack(world, project, stack, secrets),
