@@ -121,6 +121,26 @@ def _token_resource(deployment: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _secrets_in(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return [value]
+        return [found for item in value.values() for found in _secrets_in(item)]
+    if isinstance(value, list):
+        return [found for item in value for found in _secrets_in(item)]
+    return []
+
+
+def _refuse_emptied_secrets(deployment: dict[str, Any]) -> None:
+    """Some CLI versions export every secret as null when the passphrase is wrong instead of
+    failing (pulumi/pulumi#23476); importing that would destroy them all."""
+    if any(secret.get("plaintext") == "null" for secret in _secrets_in(deployment)):
+        raise StepFailedError(
+            "the exported state has empty secrets, so the passphrase in pulumi-state.yaml is "
+            "probably not this stack's; refusing to write the state back"
+        )
+
+
 def read_volume_token(ctx: StepContext) -> str:
     """The token from the volume, over SSH (the server is up even when k3s is not)."""
     ssh = ctx.ssh()
@@ -149,6 +169,7 @@ def recover_cluster_token(ctx: StepContext) -> str:
     outputs = resource.setdefault("outputs", {})
     if ctx.secret(_secret_plaintext(outputs.get("result"))) == token:
         return "the state's cluster token already matches the volume's"
+    _refuse_emptied_secrets(deployment)
     outputs["result"] = {
         SECRET_SIG_KEY: SECRET_SIG,
         "plaintext": json.dumps(token),

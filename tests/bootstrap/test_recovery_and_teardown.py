@@ -85,6 +85,20 @@ def test_cluster_token_lost_puts_the_volume_token_back_and_rebuilds(converged: W
     assert K3S_TOKEN not in converged.everything_written()
 
 
+def test_cluster_token_recovery_refuses_to_write_back_a_state_it_could_not_decrypt(
+    converged: Workstation,
+) -> None:
+    world = converged.world
+    world.state_token = "WrongTokenFromAnOldStateBackup"
+    world.wrong_passphrase = True
+
+    assert converged.dr("cluster-token-lost") == 1
+
+    assert "refusing to write the state back" in converged.printed()
+    assert "hetzner.import-state" not in world.mutations
+    assert world.state_token == "WrongTokenFromAnOldStateBackup"
+
+
 def test_cluster_token_recovery_leaves_a_matching_token_alone(converged: Workstation) -> None:
     assert converged.dr("cluster-token-lost") == 0
     assert "already matches the volume's" in converged.printed()

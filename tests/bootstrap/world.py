@@ -97,6 +97,7 @@ class World:
     stacks_created: set[str] = field(default_factory=set)
     last_up_config: dict[str, dict[str, ConfigEntry]] = field(default_factory=dict)
     state_token: str | None = None  # the RandomPassword in the Hetzner stack's state
+    wrong_passphrase: bool = False  # `stack export` then shows every secret as null
     server: Server | None = None
     volume_id: int | None = None
     next_id: int = 100
@@ -364,20 +365,15 @@ class FakeStack:
         self.world.stacks_created.discard(self._key)
 
     def export_state(self) -> dict[str, Any]:
-        resources = [
-            {
-                "urn": "urn:pulumi:prod::unrip-hetzner::unrip:hetzner:K3sCluster$random:"
-                f"index/randomPassword:RandomPassword::{TOKEN_RESOURCE_NAME}",
-                "type": TOKEN_RESOURCE_TYPE,
-                "outputs": {
-                    "result": {
-                        SECRET_SIG_KEY: SECRET_SIG,
-                        "plaintext": json.dumps(self.world.state_token),
-                    }
-                },
-            }
-        ]
-        return {"resources": resources}
+        token = None if self.world.wrong_passphrase else self.world.state_token
+        urn = (
+            "urn:pulumi:prod::unrip-hetzner::unrip:hetzner:K3sCluster$random:index/"
+            f"randomPassword:RandomPassword::{TOKEN_RESOURCE_NAME}"
+        )
+        secret = {SECRET_SIG_KEY: SECRET_SIG, "plaintext": json.dumps(token)}
+        return {
+            "resources": [{"urn": urn, "type": TOKEN_RESOURCE_TYPE, "outputs": {"result": secret}}]
+        }
 
     def import_state(self, deployment: Mapping[str, Any]) -> None:
         self.world.mutate(f"{self.project}.import-state")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from pulumi import automation as auto
-from pulumi.automation.errors import InvalidVersionError
+from pulumi.automation.errors import InvalidVersionError, StackNotFoundError
 
 PULUMI_INSTALL_HINT: Final = (
     "the Pulumi CLI is needed: install it (https://www.pulumi.com/docs/iac/download-install/, "
@@ -134,7 +134,13 @@ class AutomationStack:
         return auto.Stack.select(self.stack, self.workspace())
 
     def exists(self) -> bool:
-        return any(summary.name == self.stack for summary in self.workspace().list_stacks())
+        # Not `stack ls`: with a file backend it silently leaves out stacks it cannot decrypt
+        # (pulumi/pulumi#4798), which would make an existing stack look absent.
+        try:
+            self._selected()
+        except StackNotFoundError:
+            return False
+        return True
 
     def ensure(self) -> None:
         auto.Stack.create_or_select(self.stack, self.workspace())
