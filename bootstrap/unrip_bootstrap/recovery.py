@@ -165,6 +165,8 @@ def recover_cluster_token(ctx: StepContext) -> str:
     token = read_volume_token(ctx)
     stack = ctx.stack(HETZNER)
     deployment = stack.export_state()
+    for secret in _secrets_in(deployment):  # the whole state's secrets are in memory now
+        ctx.secret(str(secret.get("plaintext", "")))
     resource = _token_resource(deployment)
     outputs = resource.setdefault("outputs", {})
     if ctx.secret(_secret_plaintext(outputs.get("result"))) == token:

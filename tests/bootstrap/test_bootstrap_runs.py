@@ -263,6 +263,28 @@ def test_hetzner_settings_are_checked_by_the_hetzner_project_before_any_change(
     assert station.world.mutations == []
 
 
+def test_a_server_with_another_host_key_is_refused_at_once(station: Workstation) -> None:
+    station.world.presented_host_key = "203.0.113.10 ssh-ed25519 AAAAImpostorKey"
+
+    assert station.bootstrap() == 1
+
+    printed = station.printed()
+    assert outcomes(printed)["node"] == "FAILED"
+    assert "FAILED after 0.0 s" in printed  # no waiting out the timeout
+    assert "does not present the host key Pulumi generated for it" in printed
+
+
+def test_the_deployer_token_is_awaited_until_kubernetes_fills_it_in(station: Workstation) -> None:
+    station.world.deployer_token_delay = 3
+
+    assert station.bootstrap() == 0
+
+    printed = station.printed()
+    assert "wait for Kubernetes to fill in apps/deployer-token, then store it" in printed
+    assert "waiting for the deployer token in apps/deployer-token" in printed
+    assert len(station.world.forgejo["secrets"]) == 4
+
+
 def test_without_a_runner_the_first_delivery_fails_until_an_image_or_runner_exists(
     station: Workstation,
 ) -> None:

@@ -109,6 +109,8 @@ class World:
     objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     runner_registered: bool = True
     crashing_pod: bool = False
+    deployer_token_delay: int = 0  # reads of apps/deployer-token before Kubernetes fills it
+    presented_host_key: str = HOST_KEY_LINE  # what the server at the address presents
     # Forgejo (its data lives on the volume too)
     forgejo: dict[str, Any] = field(default_factory=dict)
 
@@ -450,7 +452,7 @@ class FakeSsh:
         world, server = self.world, self.world.server
         if world.failing("ssh.unreachable") or server is None:
             return CommandResult(255, "", "ssh: connect to host 203.0.113.10 port 22: timed out")
-        if self.known_hosts.read_text().strip() != HOST_KEY_LINE:
+        if self.known_hosts.read_text().strip() != world.presented_host_key:
             return CommandResult(255, "", "Host key verification failed.")
         if command.startswith("if test -e"):
             if server.boot_polls_left > 0:
@@ -498,6 +500,9 @@ class FakeKube:
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         self._connect()
+        if name == names.DEPLOYER_TOKEN_SECRET and self.world.deployer_token_delay > 0:
+            self.world.deployer_token_delay -= 1
+            return {"metadata": {"name": name}}
         found = self.world.objects.get((kind, namespace, name))
         return json.loads(json.dumps(found)) if found is not None else None
 

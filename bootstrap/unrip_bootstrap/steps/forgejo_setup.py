@@ -17,7 +17,7 @@ from unrip_platform import names
 from unrip_bootstrap.clients.forgejo import ForgejoClient, ForgejoError
 from unrip_bootstrap.clock import NotReadyError, WaitTimeoutError
 from unrip_bootstrap.context import StepContext
-from unrip_bootstrap.steps.base import BlockedError, Check
+from unrip_bootstrap.steps.base import Check
 
 REGISTRY_TOKEN_NAME: Final = "unrip-ci-registry"  # noqa: S105 (a name)
 REGISTRY_TOKEN_SCOPES: Final = ["write:package"]
@@ -25,15 +25,16 @@ ORG, REPO = names.FORGEJO_ORG, names.FORGEJO_REPO
 ONLINE: Final = frozenset({"idle", "active"})
 
 
+DEPLOYER_SECRET = f"{names.NAMESPACE_APPS}/{names.DEPLOYER_TOKEN_SECRET}"
+
+
 def deployer_secrets(ctx: StepContext) -> dict[str, str]:
-    """The deployer's token and the cluster CA, from `apps/deployer-token`."""
+    """The deployer's token and the cluster CA, from `apps/deployer-token`; NotReadyError until
+    Kubernetes has filled the Secret in (moments after the cluster step created it)."""
     live = ctx.kube().get("secret", names.NAMESPACE_APPS, names.DEPLOYER_TOKEN_SECRET)
     data = (live or {}).get("data") or {}
     if "token" not in data or "ca.crt" not in data:
-        raise BlockedError(
-            f"Secret {names.NAMESPACE_APPS}/{names.DEPLOYER_TOKEN_SECRET} has no token yet "
-            "(the cluster step creates it; Kubernetes fills it in)"
-        )
+        raise NotReadyError(f"Secret {DEPLOYER_SECRET} has no token yet")
     token = ctx.secret(base64.b64decode(data["token"]).decode())
     return {
         names.ACTIONS_SECRET_DEPLOYER_TOKEN: token,
@@ -63,7 +64,12 @@ def _missing_setup(ctx: StepContext, forgejo: ForgejoClient) -> list[str]:
     if repo is None:
         changes.append(f"create repository {ORG}/{REPO} (private)")
     present = forgejo.list_actions_secrets(ORG, REPO) if repo is not None else set()
-    for name, value in deployer_secrets(ctx).items():
+    try:
+        deployer = deployer_secrets(ctx)
+    except NotReadyError:
+        changes.append(f"wait for Kubernetes to fill in {DEPLOYER_SECRET}, then store it")
+        deployer = {}
+    for name, value in deployer.items():
         if name not in present or not ctx.state.fingerprint_matches(name, value):
             changes.append(f"set Actions secret {name}")
     registry = {names.ACTIONS_SECRET_REGISTRY_USER, names.ACTIONS_SECRET_REGISTRY_PASSWORD}
@@ -145,7 +151,12 @@ class ForgejoStep:
     def _deployer_secrets(ctx: StepContext, forgejo: ForgejoClient) -> list[str]:
         present = forgejo.list_actions_secrets(ORG, REPO)
         written = []
-        for name, value in deployer_secrets(ctx).items():
+        deployer = ctx.wait(
+            f"the deployer token in {DEPLOYER_SECRET}",
+            lambda: deployer_secrets(ctx),
+            ctx.options.timeouts.platform_ready_s,
+        )
+        for name, value in deployer.items():
             if name in present and ctx.state.fingerprint_matches(name, value):
                 continue
             forgejo.put_actions_secret(ORG, REPO, name, value)
