@@ -118,7 +118,7 @@ class Engine:
         except Exception as exc:
             elapsed = self.clock.monotonic() - started
             reason = self.ctx.redactor.redact(describe_error(exc))
-            log.debug("step %s failed", step.name, exc_info=True)
+            log.info("step %s failed; traceback for the record:", step.name, exc_info=True)
             self.reporter.step_failed(step.name, reason, elapsed, resume_hint(step.name))
             self.ctx.state.record_step(step.name, "failed", reason, elapsed, self.clock.now())
             return False

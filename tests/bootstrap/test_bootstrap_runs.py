@@ -16,6 +16,8 @@ from unrip_platform import names
 from tests.bootstrap.conftest import Workstation
 from tests.bootstrap.world import ENDPOINT, IMAGE_PREFIX, World, fake_clients
 
+pytestmark = pytest.mark.platform
+
 STEPS = (
     "preflight",
     "hetzner",

@@ -19,6 +19,8 @@ from unrip_bootstrap.clients.ssh import OpenSshClient
 from unrip_bootstrap.tools import TOOLS, check_tools
 from unrip_platform import names
 
+pytestmark = pytest.mark.platform
+
 
 @dataclass
 class Call:

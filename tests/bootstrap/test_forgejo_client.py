@@ -10,6 +10,8 @@ import httpx
 import pytest
 from unrip_bootstrap.clients.forgejo import MANIFEST_TYPES, ForgejoClient, ForgejoError
 
+pytestmark = pytest.mark.platform
+
 ROOT = "http://127.0.0.1:30300/"
 BASIC = "Basic " + base64.b64encode(b"unrip-admin:pw-123456").decode()
 

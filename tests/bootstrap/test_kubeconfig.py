@@ -16,6 +16,8 @@ from unrip_bootstrap.kubeconfig import (
     write_private,
 )
 
+pytestmark = pytest.mark.platform
+
 K3S_YAML = """\
 apiVersion: v1
 kind: Config

@@ -17,6 +17,8 @@ from unrip_bootstrap.clients.pulumi_stacks import (
     describe_changes,
 )
 
+pytestmark = pytest.mark.platform
+
 FAKE_CLI = Path(__file__).with_name("fake_pulumi_cli.py")
 TOKEN = "HcloudTokenSentinel" + "B" * 45
 

@@ -10,6 +10,8 @@ from tests.bootstrap.conftest import Workstation
 from tests.bootstrap.test_bootstrap_runs import outcomes
 from tests.bootstrap.world import K3S_TOKEN
 
+pytestmark = pytest.mark.platform
+
 
 def test_server_lost_rebuilds_the_server_on_the_same_volume_and_keeps_the_cluster(
     converged: Workstation,

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from unrip_bootstrap.redact import MASK, Redactor
 
 from tests.bootstrap.conftest import ALL_SECRETS, HCLOUD_TOKEN, Workstation
 from tests.bootstrap.world import ADMIN_PASSWORD, DEPLOYER_TOKEN, REGISTRY_TOKEN
+
+pytestmark = pytest.mark.platform
 
 
 def leaked(text: str) -> list[str]:
@@ -42,6 +45,7 @@ def test_secrets_never_reach_output_logs_or_state_even_in_failures(station: Work
     assert "provider rejected token ***" in station.printed()
     log = station.options.state_paths.log.read_text()
     assert "cannot store ***" in log
+    assert "Traceback" in log  # tracebacks carry raw exception messages: masked as well
 
 
 def test_the_registry_token_created_in_forgejo_stays_secret(converged: Workstation) -> None:

@@ -15,6 +15,8 @@ from unrip_bootstrap.secret_groups import GROUPS
 
 from tests.bootstrap.conftest import HCLOUD_TOKEN, JWT, write_secrets
 
+pytestmark = pytest.mark.platform
+
 TEMPLATES = Path(__file__).resolve().parents[2] / "secrets-templates"
 # A key line of a template, set or commented out: `key:` or `# key:` at the top level.
 KEY_LINE = re.compile(r"^(?:# )?([a-z][a-z0-9_]*):(?:\s|$)")
