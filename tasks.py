@@ -162,8 +162,6 @@ if TYPE_CHECKING:
 
 
 def _operator_setup(stack: str) -> tuple[BootstrapOptions, Clients, Console]:
-    from pathlib import Path
-
     from rich.console import Console
     from unrip_bootstrap.options import BootstrapOptions
     from unrip_bootstrap.wiring import real_clients

@@ -69,8 +69,12 @@ def test_a_clean_run_brings_up_everything_step_by_step_with_timings(station: Wor
     assert world.forgejo["secrets"][names.ACTIONS_SECRET_REGISTRY_USER] == "unrip-admin"
     assert world.forgejo["branch"] == station.git.head()
     assert world.snapshot()["apps_images"] == [IMAGE_PREFIX]
-    relay = world.objects[("secret", names.NAMESPACE_APPS, names.APP_SECRET_NEAR_RELAY)]
-    assert set(relay["data"]) == {"UNRIP_NEAR_INTENTS_JWT"}
+    venue = world.objects[("secret", names.NAMESPACE_APPS, names.APPS_SECRET_NEAR_INTENTS)]
+    assert set(venue["data"]) == {
+        names.APPS_SECRET_NEAR_INTENTS_JWT_KEY,
+        names.APPS_SECRET_NEAR_INTENTS_SOLVER_ACCOUNT_KEY,
+        names.APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY,
+    }
 
 
 def test_the_kubeconfig_is_private_and_points_at_the_stable_address(station: Workstation) -> None:
@@ -331,6 +335,34 @@ def test_without_a_runner_an_existing_image_is_applied_directly(station: Worksta
     ]
     assert "direct apply of unrip:0ld1mage" in station.printed()
     assert "the first delivery falls back to a direct apply" in station.printed()
+
+
+def test_the_direct_apply_prefers_the_image_of_this_very_commit(station: Workstation) -> None:
+    station.world.runner_registered = False
+    head, older = "sha256:" + "01" * 32, "sha256:" + "02" * 32
+    station.world.forgejo["packages"] = [
+        {
+            "id": 1,
+            "name": "unrip",
+            "version": station.git.head(),
+            "created_at": "2026-01-01",
+            "digest": head,
+        },
+        {"id": 2, "name": "unrip", "version": "later", "created_at": "2026-02-01", "digest": older},
+    ]
+
+    assert station.bootstrap() == 0
+
+    assert station.deployer.calls == [(f"{names.IMAGE_REPOSITORY}@{head}", "hetzner-single-node")]
+
+
+def test_without_venue_keys_the_secret_has_the_relay_jwt_only(station: Workstation) -> None:
+    (station.repo / ".secrets" / "venue-keys.yaml").unlink()
+
+    assert station.bootstrap() == 0
+
+    secret = station.world.objects[("secret", names.NAMESPACE_APPS, names.APPS_SECRET_NEAR_INTENTS)]
+    assert list(secret["data"]) == [names.APPS_SECRET_NEAR_INTENTS_JWT_KEY]
 
 
 def test_a_failed_direct_apply_is_retried_by_the_rerun(station: Workstation) -> None:

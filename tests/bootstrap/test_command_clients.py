@@ -58,7 +58,7 @@ def test_kubectl_applies_secrets_from_stdin_never_from_the_command_line() -> Non
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": "near-intents-relay", "namespace": "apps"},
+        "metadata": {"name": "near-intents", "namespace": "apps"},
         "data": {"UNRIP_NEAR_INTENTS_JWT": base64.b64encode(b"jwt-Sentinel").decode()},
     }
 

@@ -647,7 +647,7 @@ class FakeForgejo:
                             {
                                 "id": run.run_id,
                                 "name": "unrip",
-                                "version": run.head[:12],
+                                "version": run.head,
                                 "created_at": "2026-01-01T00:00:00Z",
                                 "digest": digest,
                             }

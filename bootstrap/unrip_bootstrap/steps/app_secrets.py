@@ -1,4 +1,4 @@
-"""The apps' Kubernetes Secrets (NEAR relay JWT, solver keys), from `.secrets/`.
+"""The apps' Kubernetes Secret (NEAR relay JWT, solver keys), from `.secrets/`.
 
 Created server-side with kubectl, the data on stdin; compared with what is in the cluster
 so an unchanged secret is not applied again. Names and keys: `unrip_platform.names`.
@@ -29,30 +29,22 @@ def _secret(name: str, values: dict[str, str]) -> dict[str, Any]:
 
 
 def app_secret_manifests(secrets: Secrets) -> list[dict[str, Any]]:
-    manifests = [
-        _secret(
-            names.APP_SECRET_NEAR_RELAY,
-            {"UNRIP_NEAR_INTENTS_JWT": secrets.near_relay.jwt.get_secret_value()},
-        )
-    ]
+    """Secret `near-intents`: the relay JWT the ingest reads, plus the solver's account and
+    signing key when the operator supplied venue keys (for a live executor)."""
+    values = {names.APPS_SECRET_NEAR_INTENTS_JWT_KEY: secrets.near_relay.jwt.get_secret_value()}
     if secrets.venue_keys is not None:
-        manifests.append(
-            _secret(
-                names.APP_SECRET_NEAR_SOLVER,
-                {
-                    "UNRIP_NEAR_INTENTS_SOLVER_ACCOUNT_ID": secrets.venue_keys.solver_account_id,
-                    "UNRIP_NEAR_INTENTS_SIGNING_KEY": (
-                        secrets.venue_keys.signing_key.get_secret_value()
-                    ),
-                },
-            )
+        values[names.APPS_SECRET_NEAR_INTENTS_SOLVER_ACCOUNT_KEY] = (
+            secrets.venue_keys.solver_account_id
         )
-    return manifests
+        values[names.APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY] = (
+            secrets.venue_keys.signing_key.get_secret_value()
+        )
+    return [_secret(names.APPS_SECRET_NEAR_INTENTS, values)]
 
 
 class AppSecretsStep:
     name = "app-secrets"
-    title = "the apps' Secrets (NEAR relay JWT, solver keys)"
+    title = "the apps' Secret near-intents (relay JWT, solver keys)"
 
     def _outdated(self, ctx: StepContext) -> list[dict[str, Any]]:
         kube = ctx.kube()

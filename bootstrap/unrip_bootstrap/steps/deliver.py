@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from unrip_platform import names
 
-from unrip_bootstrap.clients.forgejo import ForgejoClient
+from unrip_bootstrap.clients.forgejo import ForgejoClient, ForgejoError
 from unrip_bootstrap.clock import NotReadyError, WaitTimeoutError
 from unrip_bootstrap.context import StepContext
 from unrip_bootstrap.steps.base import Check, StepFailedError
@@ -51,6 +51,24 @@ def latest_run(forgejo: ForgejoClient, head: str) -> dict[str, Any]:
     if not runs:
         raise NotReadyError(f"no workflow run for {head[:12]} yet")
     return runs[0]
+
+
+def _image_to_apply(forgejo: ForgejoClient, head: str) -> tuple[str, str]:
+    """The image of this very commit if the pipeline built it (tagged with the commit), else
+    the newest one in the registry."""
+    try:
+        return head, forgejo.manifest_digest(ORG, IMAGE_NAME, head)
+    except ForgejoError as exc:
+        if exc.status != 404:
+            raise
+    tag = forgejo.latest_container_tag(ORG, IMAGE_NAME)
+    if tag is None:
+        raise StepFailedError(
+            "no runner is online and the registry has no image yet, so there is nothing to "
+            f"deploy. Check the runner (kubectl -n {names.NAMESPACE_PLATFORM} get pods; its "
+            "logs), then rerun `invoke bootstrap --from deliver`."
+        )
+    return tag, forgejo.manifest_digest(ORG, IMAGE_NAME, tag)
 
 
 class DeliverStep:
@@ -100,17 +118,10 @@ class DeliverStep:
         return f"delivered by workflow run #{final.get('index_in_repo')} of {head[:12]}"
 
     def _direct_apply(self, ctx: StepContext, forgejo: ForgejoClient) -> str:
-        tag = forgejo.latest_container_tag(ORG, IMAGE_NAME)
-        if tag is None:
-            raise StepFailedError(
-                "no runner is online and the registry has no image yet, so there is nothing to "
-                f"deploy. Check the runner (kubectl -n {names.NAMESPACE_PLATFORM} get pods; its "
-                "logs), then rerun `invoke bootstrap --from deliver`."
-            )
-        digest = forgejo.manifest_digest(ORG, IMAGE_NAME, tag)
+        tag, digest = _image_to_apply(forgejo, ctx.clients.git.head())
         image = f"{names.IMAGE_REPOSITORY}@{digest}"
         ctx.reporter.detail(f"direct apply of {image} (tag {tag})")
         ctx.clients.deployer.deploy(
             image, ctx.options.overlay, ctx.kubeconfig_path(), ctx.options.timeouts.rollout_s
         )
-        return f"direct apply of {IMAGE_NAME}:{tag} ({digest[:19]}); no runner was online"
+        return f"direct apply of {IMAGE_NAME}:{tag[:12]} ({digest[:19]}); no runner was online"
