@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 from invoke.tasks import task
@@ -149,3 +150,94 @@ def check(c: Context) -> None:
 
 
 # --- end delivery --------------------------------------------------------------------------------
+
+
+# --- operator: bootstrap, status, destroy, disaster recovery (issue 7, bootstrap helper) -------
+# Thin wrappers: the logic lives in bootstrap/unrip_bootstrap (docs/bootstrap.md).
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from unrip_bootstrap.context import Clients
+    from unrip_bootstrap.options import BootstrapOptions
+
+
+def _operator_setup(stack: str) -> tuple[BootstrapOptions, Clients, Console]:
+    from rich.console import Console
+    from unrip_bootstrap.options import BootstrapOptions
+    from unrip_bootstrap.wiring import real_clients
+
+    options = BootstrapOptions(repo_root=Path(__file__).resolve().parent, stack=stack)
+    return options, real_clients(options), Console()
+
+
+@task(
+    help={
+        "plan": "show what would change (Pulumi previews included) without changing anything",
+        "from_": "resume at this step (earlier steps are not checked): preflight, hetzner, node, "
+        "kubeconfig, cluster, app-secrets, forgejo, push, deliver, verify",
+        "stack": "Pulumi stack name (default prod)",
+    }
+)
+def bootstrap(
+    c: Context, plan: bool = False, from_: str | None = None, stack: str = "prod"
+) -> None:
+    """From filled-in .secrets/ to a self-deploying cluster; rerun it after any failure."""
+    from unrip_bootstrap import commands
+
+    options, clients, console = _operator_setup(stack)
+    code = commands.bootstrap(options, clients, console, plan=plan, from_step=from_)
+    if code:
+        raise SystemExit(code)
+
+
+@task(help={"stack": "Pulumi stack name (default prod)"})
+def status(c: Context, stack: str = "prod") -> None:
+    """The live state of every layer: stacks, node, API, Forgejo, pipeline, apps."""
+    from unrip_bootstrap import commands
+
+    options, clients, console = _operator_setup(stack)
+    code = commands.status(options, clients, console)
+    if code:
+        raise SystemExit(code)
+
+
+@task(
+    help={
+        "delete_volume": "also delete the data volume, stable IP and cluster token (all data)",
+        "yes": "do not ask; for scripts (still requires --stack)",
+        "stack": "Pulumi stack name (default prod)",
+    }
+)
+def destroy(
+    c: Context, delete_volume: bool = False, yes: bool = False, stack: str = "prod"
+) -> None:
+    """Tear down the servers; the data volume is kept unless --delete-volume."""
+    from unrip_bootstrap import commands
+
+    options, clients, console = _operator_setup(stack)
+    confirm = (lambda _question: stack) if yes else input
+    code = commands.destroy(options, clients, console, delete_volume=delete_volume, confirm=confirm)
+    if code:
+        raise SystemExit(code)
+
+
+@task(
+    help={
+        "scenario": "server-lost, volume-lost, forgejo-lost or cluster-token-lost "
+        "(docs/disaster-recovery.md)",
+        "yes": "do not ask; for scripts",
+        "stack": "Pulumi stack name (default prod)",
+    }
+)
+def dr(c: Context, scenario: str, yes: bool = False, stack: str = "prod") -> None:
+    """Disaster recovery: rebuild what was lost and reattach the surviving data volume."""
+    from unrip_bootstrap import commands
+
+    options, clients, console = _operator_setup(stack)
+    confirm = (lambda _question: stack) if yes else input
+    code = commands.dr(options, clients, console, scenario=scenario, confirm=confirm)
+    if code:
+        raise SystemExit(code)
+
+
+# --- end of the operator section (issue 7) -----------------------------------------------------

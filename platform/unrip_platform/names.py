@@ -93,3 +93,10 @@ REACTOR_STRATEGY_CONFIGMAP: Final = "reactor-strategy"
 REACTOR_STRATEGY_KEY: Final = "strategy.yaml"
 # The apps' UID/GID (apps/Dockerfile's user and the manifests' securityContext).
 APPS_UID: Final = 10001
+
+# --- bootstrap (issue 7) ------------------------------------------------------------------------
+# Further keys of APPS_SECRET_NEAR_INTENTS, written by the bootstrap only when the operator
+# supplies venue keys (secrets-templates/venue-keys.yaml): a manifest that runs the live venue
+# maps them to UNRIP_NEAR_INTENTS_SOLVER_ACCOUNT_ID and UNRIP_NEAR_INTENTS_SIGNING_KEY.
+APPS_SECRET_NEAR_INTENTS_SOLVER_ACCOUNT_KEY: Final = "solver_account_id"  # noqa: S105 (a key)
+APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY: Final = "signing_key"  # noqa: S105 (a key name)

@@ -1,0 +1,128 @@
+"""Reading `.secrets/`: every problem in every file reported at once, no value ever echoed."""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from unrip_bootstrap.redact import Redactor
+from unrip_bootstrap.secret_groups import (
+    GROUPS,
+    HetznerSecrets,
+    NearRelaySecrets,
+    OperatorSecrets,
+    PulumiStateSecrets,
+    SecretGroup,
+    SshSecrets,
+    VenueKeySecrets,
+    check_private_key_file,
+    secret_field_names,
+)
+
+TEMPLATES_DIR = "secrets-templates"
+
+
+class SecretsInvalidError(RuntimeError):
+    """`.secrets/` is incomplete or malformed; `problems` has one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("the secrets are not ready:\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Every validated group; `venue_keys` is optional."""
+
+    directory: Path
+    pulumi: PulumiStateSecrets
+    hetzner: HetznerSecrets
+    ssh: SshSecrets
+    operator: OperatorSecrets
+    near_relay: NearRelaySecrets
+    venue_keys: VenueKeySecrets | None
+
+    @property
+    def ssh_private_key(self) -> Path | None:
+        return self.ssh.private_key(self.directory)
+
+
+def load_secrets(directory: Path, redactor: Redactor) -> Secrets:
+    """Validate every group file in `directory`; raise SecretsInvalidError listing all problems.
+
+    Secret values are registered with `redactor` before validation, so even a library's error
+    message cannot carry one to the output.
+    """
+    problems: list[str] = []
+    loaded: dict[str, Any] = {}
+    if not directory.is_dir():
+        raise SecretsInvalidError(
+            [f"{directory}: no such folder; copy {TEMPLATES_DIR}/ there and fill in the files"]
+        )
+    for group in GROUPS:
+        loaded[group.key] = _load_group(directory, group, redactor, problems)
+    ssh = loaded.get("ssh")
+    if isinstance(ssh, SshSecrets):
+        key_file = ssh.private_key(directory)
+        if key_file is not None:
+            problems.extend(f"ssh.yaml: {line}" for line in check_private_key_file(key_file))
+    if problems:
+        raise SecretsInvalidError(problems)
+    return Secrets(directory=directory, **loaded)
+
+
+def _load_group(
+    directory: Path, group: SecretGroup, redactor: Redactor, problems: list[str]
+) -> Any:
+    path = directory / group.filename
+    if not path.is_file():
+        if group.required:
+            problems.append(
+                f"{group.filename}: missing ({group.purpose}); copy "
+                f"{TEMPLATES_DIR}/{group.filename} to {directory}/ and fill it in"
+            )
+        return None
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        problems.append(f"{group.filename}: readable by other users; run chmod 600 on it")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problems.append(f"{group.filename}: not valid YAML{where}: {exc.problem or 'syntax'}")
+        return None
+    except yaml.YAMLError:
+        problems.append(f"{group.filename}: not valid YAML")
+        return None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(f"{group.filename}: must be a YAML mapping of `key: value` lines")
+        return None
+    for name in secret_field_names(group.model):
+        value = data.get(name)
+        redactor.add(value if isinstance(value, str) else None)
+    try:
+        return group.model.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(f"{group.filename}: {describe(error)}" for error in exc.errors())
+        return None
+
+
+def describe(error: Any) -> str:
+    """One validation error as `key[index]: message`, from location and message only."""
+    location = "".join(
+        f"[{part}]" if isinstance(part, int) else (f".{part}" if index else str(part))
+        for index, part in enumerate(error["loc"])
+    )
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "required, but missing"
+    elif error["type"] == "extra_forbidden":
+        message = "unknown key (see the template for the keys this file takes)"
+    return f"{location}: {message}" if location else message

@@ -1,0 +1,31 @@
+"""The cluster stack (`platform/cluster`): Redpanda, topics, Forgejo, the runner, the deployer.
+
+Its kubeconfig config value is the *path* of the bootstrap's kubeconfig, not the document: the
+Automation API passes config values to the CLI as arguments, and the cluster-admin key does
+not belong in a process list. The program reads the file (`kubeconfig_content`).
+"""
+
+from __future__ import annotations
+
+from unrip_bootstrap.clients.pulumi_stacks import ConfigEntry, StackDriver
+from unrip_bootstrap.context import CLUSTER, StepContext
+from unrip_bootstrap.steps.base import BlockedError
+from unrip_bootstrap.steps.pulumi_step import PulumiStackStep
+
+KUBECONFIG_KEY = "unrip-cluster:kubeconfig"
+
+
+class ClusterStep(PulumiStackStep):
+    name = "cluster"
+    title = "cluster stack up (Redpanda, topics, Forgejo, runner, deployer)"
+    project = CLUSTER
+
+    def desired_config(self, ctx: StepContext) -> dict[str, ConfigEntry]:
+        return {KUBECONFIG_KEY: ConfigEntry(str(ctx.kubeconfig_path()), secret=True)}
+
+    def ready_to_run(self, ctx: StepContext) -> None:
+        if not ctx.kubeconfig_path().is_file():
+            raise BlockedError("no kubeconfig yet (the kubeconfig step writes it)")
+
+    def after_up(self, ctx: StepContext, stack: StackDriver) -> None:
+        ctx.secret(str(ctx.cluster_output("forgejo_admin_password")))
