@@ -1,0 +1,77 @@
+"""The reactor's decision, timed in-process: one ``decide`` call per demand.
+
+``decide`` is what the reactor runs for each demand between decoding it and publishing the
+outcome: every risk check, the pricing, the deterministic ids and the construction (with
+validation) of the command model. The demands are the sample feed's valid quotes, decided
+against the default strategy with an empty risk state, in a loop; the garbage collector stays
+on, as it is in the service. The target applies to demands that become trades (the path that
+builds a command); skips are reported beside them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from unrip.contracts import SwapDemandV1, utc_now
+from unrip.local.bench.feed import template_frames
+from unrip.local.bench.stats import Distribution
+from unrip.reactor.decision import Trade, decide
+from unrip.reactor.risk import RiskState
+from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, load_strategy
+from unrip.venues.near_intents.normalizer import normalize
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionTiming:
+    demands: int
+    rounds: int
+    trades_us: Distribution
+    skips_us: Distribution
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "distinct_demands": self.demands,
+            "rounds": self.rounds,
+            "trade_us": self.trades_us.rounded(2),
+            "skip_us": self.skips_us.rounded(2),
+        }
+
+
+def sample_demands() -> list[SwapDemandV1]:
+    now = utc_now()
+    demands = []
+    for text in template_frames():
+        normalized = normalize(text, observed_at=now, source="file", response_window_ms=60_000)
+        assert normalized is not None  # template_frames keeps only frames that normalise
+        demands.append(normalized.demand)
+    return demands
+
+
+def time_decisions(rounds: int) -> DecisionTiming:
+    """Time ``rounds`` passes over the sample demands, after one untimed warm-up pass."""
+    strategy = load_strategy(DEFAULT_STRATEGY_PATH)
+    demands = sample_demands()
+    now = utc_now()
+    observed = now - timedelta(milliseconds=2)
+    risk = RiskState(day=now.date())
+    clock = time.perf_counter_ns
+    trades: list[float] = []
+    skips: list[float] = []
+    for round_number in range(rounds + 1):
+        for demand in demands:
+            started = clock()
+            decision = decide(
+                demand,
+                venue="near_intents",
+                demand_observed_at=observed,
+                strategy=strategy,
+                risk=risk,
+                now=now,
+            )
+            elapsed_us = (clock() - started) / 1000
+            if round_number:
+                (trades if isinstance(decision, Trade) else skips).append(elapsed_us)
+    return DecisionTiming(len(demands), rounds, Distribution.of(trades), Distribution.of(skips))
