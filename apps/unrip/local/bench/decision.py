@@ -3,13 +3,15 @@
 ``decide`` is what the reactor runs for each demand between decoding it and publishing the
 outcome: every risk check, the pricing, the deterministic ids and the construction (with
 validation) of the command model. The demands are the sample feed's valid quotes, decided
-against the default strategy with an empty risk state, in a loop; the garbage collector stays
-on, as it is in the service. The target applies to demands that become trades (the path that
-builds a command); skips are reported beside them.
+against the default strategy with an empty risk state, in a loop. The garbage collector is
+set up as in a service (``runtime.service``): on, with what was loaded before the work frozen
+out of its scans. The target applies to demands that become trades (the path that builds a
+command); skips are reported beside them.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -57,6 +59,7 @@ def time_decisions(rounds: int) -> DecisionTiming:
     now = utc_now()
     observed = now - timedelta(milliseconds=2)
     risk = RiskState(day=now.date())
+    gc.freeze()  # as runtime.service.serve does once a service is set up
     clock = time.perf_counter_ns
     trades: list[float] = []
     skips: list[float] = []
