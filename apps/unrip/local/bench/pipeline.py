@@ -68,6 +68,7 @@ class StepResult:
     verdict: RateVerdict
     output_per_s_middle: float | None
     cpu_ms_per_event: dict[str, float]
+    memory: dict[str, dict[str, float]]  # per process, sampled while the step's traffic flowed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +79,7 @@ class StepResult:
             "results_by_status": dict(sorted(self.statuses.items())),
             **self.verdict.as_dict(),
             "cpu_ms_per_event": self.cpu_ms_per_event,
+            "rss_mib": {name: m["rss_mib"] for name, m in sorted(self.memory.items())},
         }
 
 
@@ -167,7 +169,6 @@ class Pipeline:
         self.timelines = _Timelines()
         self.tap = TopicTap(settings, EXEC_TRADE_RESULT, self.timelines.on_result)
         self.strategy_path = write_bench_strategy(run_dir / "bench-strategy.yaml")
-        self.footprint: dict[str, dict[str, float]] = {}
         self.watch: dict[str, int] = {}  # other processes to sample with the services
 
     async def start(self) -> None:
@@ -209,7 +210,6 @@ class Pipeline:
         *,
         warmup: int,
         drain_timeout_s: float,
-        sample_footprint: bool = False,
     ) -> StepResult:
         """Replay ``warmup + count`` events at ``rate_per_s`` (None: as fast as possible)."""
         prefix = f"{self.run_id}-{label}"
@@ -230,15 +230,10 @@ class Pipeline:
         await asyncio.to_thread(self.supervisor.wait_ready, [name], 30)
         cpu_before |= self._cpu([name])
         scheduled_s = total / rate_per_s if rate_per_s else 0.0
-        sampler = (
-            asyncio.create_task(self._sample_footprint(name, scheduled_s * 0.75))
-            if sample_footprint
-            else None
-        )
+        sampler = asyncio.create_task(self._memory_after(name, scheduled_s * 0.75))
         try:
             await expected.wait(self.tap, scheduled_s + drain_timeout_s)
-            if sampler is not None:
-                await sampler
+            memory = await sampler
             cpu_after = self._cpu() | self._cpu([name])
         finally:
             await asyncio.to_thread(self.supervisor.stop, [name], 20)
@@ -261,6 +256,7 @@ class Pipeline:
                 )
                 for process in cpu_after
             },
+            memory,
         )
 
     def _cpu(self, names: list[str] | None = None) -> dict[str, float]:
@@ -278,19 +274,19 @@ class Pipeline:
         found = {name: cpu_seconds(pid) for name, pid in pids.items()}
         return {name: seconds for name, seconds in found.items() if seconds is not None}
 
-    async def _sample_footprint(self, ingest: str, after_s: float) -> None:
-        """RSS of every service while the step's traffic flows (steady state)."""
+    async def _memory_after(self, ingest: str, after_s: float) -> dict[str, dict[str, float]]:
         await asyncio.sleep(after_s)  # a point in the step's schedule, not a synchronisation
-        for name, child in self.supervisor.children.items():
-            if child.process is None or not child.running:
-                continue
-            memory = memory_of(child.process.pid)
-            if memory is not None:
-                self.footprint["ingest" if name == ingest else name] = memory
-        for name, pid in self.watch.items():
-            memory = memory_of(pid)
-            if memory is not None:
-                self.footprint[name] = memory
+        return self.memory(ingest)
+
+    def memory(self, ingest: str | None = None) -> dict[str, dict[str, float]]:
+        """RSS (and peak RSS) of every running service and watched process, now."""
+        pids = {
+            "ingest" if name == ingest else name: child.process.pid
+            for name, child in self.supervisor.children.items()
+            if child.process is not None and child.running
+        } | self.watch
+        found = {name: memory_of(pid) for name, pid in pids.items()}
+        return {name: m for name, m in found.items() if m is not None}
 
     async def executor_drain(self, commands: int, drain_timeout_s: float) -> dict[str, Any]:
         """A backlog of valid commands straight into ``cmd.execute_trade``; the executor's rate.

@@ -53,8 +53,8 @@ def assess(document: dict[str, Any]) -> dict[str, Any]:
     sustained = document["pipeline"]["throughput"]["max_sustained_per_s"]
     relay = document["baseline"]["relay_throughput"]["msgs_per_s"]
     share = _ratio(sustained, relay)
-    decision_p99 = document["decision"]["trade_us"]["p99"]
-    footprint = document["footprint"]
+    decision_p99 = document["decision"]["trade_p99_us_best_group"]
+    footprint = document["footprint"]["steady"]
     services = {
         name: m["rss_mib"] for name, m in footprint.items() if not name.startswith("broker")
     }
@@ -133,19 +133,28 @@ def tables(document: dict[str, Any]) -> Group:
             _num(restore["seconds"], 3),
         ),
         (
-            "reactor decision p50 / p99 (µs)",
+            "reactor decision p50 / p99 / best-group p99 (µs)",
             f"{_num(document['decision']['trade_us']['p50'], 1)} / "
-            f"{_num(document['decision']['trade_us']['p99'], 1)}",
+            f"{_num(document['decision']['trade_us']['p99'], 1)} / "
+            f"{_num(document['decision']['trade_p99_us_best_group'], 1)}",
         ),
     ]
     for name, value in rows:
         throughput.add_row(name, value)
 
-    memory = Table(title="Footprint (steady state, MiB)")
-    for column in ("process", "RSS", "peak RSS"):
+    footprint = document["footprint"]
+    memory = Table(title=f"Memory (MiB), steady state = step {footprint['steady_step']}")
+    for column in ("process", "RSS steady", "RSS end of run", "peak"):
         memory.add_column(column, justify="right" if column != "process" else "left")
-    for name, m in sorted(document["footprint"].items()):
-        memory.add_row(name, _num(m["rss_mib"], 1), _num(m["peak_rss_mib"], 1))
+    for name in sorted(footprint["steady"].keys() | footprint["end_of_run"].keys()):
+        steady = footprint["steady"].get(name, {})
+        end = footprint["end_of_run"].get(name, {})
+        memory.add_row(
+            name,
+            _num(steady.get("rss_mib"), 1),
+            _num(end.get("rss_mib"), 1),
+            _num(end.get("peak_rss_mib") or steady.get("peak_rss_mib"), 1),
+        )
 
     targets = Table(title="Targets")
     for column in ("target", "value", "limit", "met"):

@@ -39,6 +39,7 @@ class Profile:
 
     rates: tuple[float, ...]
     step_s: float
+    step_max_events: int  # a rate the pipeline cannot sustain must not take minutes to drain
     warmup_s: float
     relay_messages: int
     probe_events: int
@@ -47,13 +48,18 @@ class Profile:
     executor_commands: int
     drain_timeout_s: float
 
+    def events(self, rate: float) -> int:
+        """Events of a measured step at ``rate``: ``step_s`` worth, at most ``step_max_events``."""
+        return min(int(rate * self.step_s), self.step_max_events)
+
     def as_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
 
 FULL = Profile(
-    rates=(200.0, 1000.0, 5000.0),
-    step_s=8.0,
+    rates=(20.0, 200.0, 1000.0, 5000.0),  # 20/s: the live relay's order of magnitude
+    step_s=10.0,
+    step_max_events=12_000,
     warmup_s=1.0,
     relay_messages=100_000,
     probe_events=10_000,
@@ -65,6 +71,7 @@ FULL = Profile(
 QUICK = Profile(
     rates=(200.0, 1000.0),
     step_s=2.0,
+    step_max_events=2_000,
     warmup_s=0.5,
     relay_messages=10_000,
     probe_events=2_000,
@@ -122,8 +129,24 @@ def child_env(settings: ServiceSettings) -> dict[str, str]:
 
 
 def _round_rate(rate: float) -> float:
-    step = 50.0 if rate < 2000 else 100.0
+    step = 10.0 if rate < 200 else 50.0 if rate < 2000 else 100.0
     return max(step, round(rate / step) * step)
+
+
+def next_search_rate(low: float, high: float | None, guess: float | None) -> float | None:
+    """The next rate to try, strictly between the best sustained and the lowest unsustained:
+    ``guess`` if it lies there, else their middle (or 30 % above ``low`` with no upper bound).
+    None when no rounded rate is left between them."""
+    if guess is not None and guess > low and (high is None or guess < high):
+        candidate = guess
+    elif high is None:
+        candidate = max(low * 1.3, 100.0)
+    else:
+        candidate = (low + high) / 2
+    rate = _round_rate(candidate)
+    if rate <= low or (high is not None and rate >= high):
+        return None
+    return rate
 
 
 class _Run:
@@ -161,7 +184,9 @@ class _Run:
         if self.broker_pid is not None:
             baseline.watch["broker (tansu)"] = self.broker_pid
         self.say(f"baseline: relay chain at {', '.join(f'{r:g}' for r in p.rates)}/s")
-        chain = await baseline.latency(list(p.rates), p.step_s, p.warmup_s, p.drain_timeout_s)
+        chain = await baseline.latency(
+            list(p.rates), p.step_s, p.step_max_events, p.warmup_s, p.drain_timeout_s
+        )
         self.say(f"baseline: one relay draining {p.relay_messages} messages")
         relay = await baseline.throughput(p.relay_messages, p.drain_timeout_s)
 
@@ -185,15 +210,15 @@ class _Run:
                     await pipeline.step(
                         f"r{rate:g}",
                         rate,
-                        int(rate * p.step_s),
+                        p.events(rate),
                         warmup=int(rate * p.warmup_s),
                         drain_timeout_s=p.drain_timeout_s,
-                        sample_footprint=rate == 1000.0,
                     )
                 )
             search = await self._capacity(pipeline, latency)
             self.say(f"executor: draining {p.executor_commands} commands")
             drain = await pipeline.executor_drain(p.executor_commands, p.drain_timeout_s)
+            end_of_run = pipeline.memory()
             self.say("executor: restoring the largest ledger partition")
             restore = await time_restore(self.settings)
         finally:
@@ -213,7 +238,7 @@ class _Run:
                 "exit_codes": exit_codes,
             },
             "executor": {"drain": drain, "ledger_restore": restore},
-            "footprint": pipeline.footprint,
+            "footprint": _footprint(latency, end_of_run),
         }
 
     async def _capacity(self, pipeline: Pipeline, known: list[StepResult]) -> dict[str, Any]:
@@ -232,17 +257,18 @@ class _Run:
         unsustained = [s.rate_per_s for s in known if not s.verdict.sustained and s.rate_per_s]
         low = max(sustained, default=0.0)
         high = min(unsustained, default=None)
-        estimate = probe.output_per_s_middle or low or 100.0
-        rate = _round_rate(estimate * 0.9)
+        guess: float | None = (probe.output_per_s_middle or 0.0) * 0.9
         steps = []
         for attempt in range(p.search_steps):
-            if rate <= low or (high is not None and rate >= high):
-                break
+            rate = next_search_rate(low, high, guess)
+            if rate is None:
+                break  # low and high are as close as the rounding allows
+            guess = None
             self.say(f"pipeline: sustained at {rate:g} events/s?")
             step = await pipeline.step(
                 f"s{attempt}",
                 rate,
-                int(rate * p.step_s),
+                p.events(rate),
                 warmup=int(rate * p.warmup_s),
                 drain_timeout_s=p.drain_timeout_s,
             )
@@ -251,14 +277,27 @@ class _Run:
                 low = rate
             else:
                 high = rate
-            upper = high if high is not None else rate * 1.3
-            rate = _round_rate((low + upper) / 2)
         return {
             "probe": probe.as_dict() | {"output_per_s_middle": _r(probe.output_per_s_middle)},
             "steps": [s.as_dict() for s in steps],
             "max_sustained_per_s": low or None,
             "lowest_unsustained_per_s": high,
         }
+
+
+def _footprint(steps: list[StepResult], end_of_run: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Memory in steady state (the highest sustained latency step) and at the end of the run.
+
+    At the end the executor's ledger cache holds every command of the run, so its RSS there
+    is the run's volume as much as the service's footprint.
+    """
+    sustained = [s for s in steps if s.verdict.sustained] or steps[:1]
+    steady = max(sustained, key=lambda s: s.rate_per_s or 0.0)
+    return {
+        "steady_step": steady.label,
+        "steady": steady.memory,
+        "end_of_run": end_of_run,
+    }
 
 
 def _r(value: float | None) -> float | None:
