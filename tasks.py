@@ -153,7 +153,6 @@ def bench(
     import json as json_module
 
     from rich.console import Console
-
     from unrip.local.bench.report import print_tables
     from unrip.local.bench.runner import BenchOptions, run_bench
 

@@ -62,6 +62,7 @@ def result() -> dict[str, Any]:
 @pytest.mark.timeout(360)
 def test_the_result_names_the_machine_and_the_settings(result: dict[str, Any]) -> None:
     assert result["schema"] == "unrip.bench/1" and result["quick"] is True and result["ok"]
+    assert result["pipeline"]["clean_exits"] is True
     machine = result["machine"]
     assert machine["cpus"] >= 1 and machine["python"].count(".") == 2
     assert machine["broker"]["kind"] == "embedded" and "tansu" in machine["broker"]["version"]
@@ -118,8 +119,9 @@ def test_decision_ledger_and_footprint_are_reported(result: dict[str, Any]) -> N
     )
     assert {name: m["rss_mib"] for name, m in footprint["steady"].items()} == steady["rss_mib"]
     assert set(footprint["steady"]) >= SERVICES
-    assert set(footprint["end_of_run"]) >= SERVICES - {"ingest"}  # no ingest runs at the end
-    for memory in [*footprint["steady"].values(), *footprint["end_of_run"].values()]:
+    after = footprint["after_executor_drain"]
+    assert set(after) >= SERVICES - {"ingest"}  # the drain bypasses the ingest
+    for memory in [*footprint["steady"].values(), *after.values()]:
         assert 0 < memory["rss_mib"] <= memory["peak_rss_mib"]
 
 

@@ -10,7 +10,7 @@ partition back reads only what was written since.
 The cache keeps a command in a final state as a ``Settled`` summary (its state and its stored
 result), not as the full entry: a final command is only ever looked up to answer a duplicate
 with its result, and the full model took ~9 KiB per command against ~1 KiB for the summary
-(docs/benchmarks.md, footprint). Entries still ``executing`` are kept whole: reconciling them
+(docs/benchmarks.md, tuning). Entries still ``executing`` are kept whole: reconciling them
 needs the command.
 """
 

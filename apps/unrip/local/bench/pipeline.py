@@ -69,6 +69,7 @@ class StepResult:
     output_per_s_middle: float | None
     cpu_ms_per_event: dict[str, float]
     memory: dict[str, dict[str, float]]  # per process, sampled while the step's traffic flowed
+    clean_exit: bool = True  # every service of the step stopped with exit code 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +81,7 @@ class StepResult:
             **self.verdict.as_dict(),
             "cpu_ms_per_event": self.cpu_ms_per_event,
             "rss_mib": {name: m["rss_mib"] for name, m in sorted(self.memory.items())},
+            "clean_exit": self.clean_exit,
         }
 
 

@@ -144,11 +144,11 @@ def tables(document: dict[str, Any]) -> Group:
 
     footprint = document["footprint"]
     memory = Table(title=f"Memory (MiB), steady state = step {footprint['steady_step']}")
-    for column in ("process", "RSS steady", "RSS end of run", "peak"):
+    for column in ("process", "RSS steady", "RSS after executor drain", "peak"):
         memory.add_column(column, justify="right" if column != "process" else "left")
-    for name in sorted(footprint["steady"].keys() | footprint["end_of_run"].keys()):
+    for name in sorted(footprint["steady"].keys() | footprint["after_executor_drain"].keys()):
         steady = footprint["steady"].get(name, {})
-        end = footprint["end_of_run"].get(name, {})
+        end = footprint["after_executor_drain"].get(name, {})
         memory.add_row(
             name,
             _num(steady.get("rss_mib"), 1),

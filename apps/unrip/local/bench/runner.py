@@ -2,16 +2,25 @@
 
 Order matters on a shared machine: the in-process decision timing runs first, on a quiet
 machine; then the baseline relays; then the pipeline (latency steps, then the throughput
-search, then the executor drain and the ledger restore). Everything uses one broker and the
-same client settings, so each pipeline figure has a baseline from the same run beside it.
+search, then the executor drain) and the ledger restore. Every measurement uses the same
+broker software and client settings, so each pipeline figure has a baseline from the same
+run beside it.
+
+On the embedded broker each measurement gets a fresh Tansu (and the pipeline fresh services):
+Tansu's memory engine slows down as it fills (CPU per message more than doubles once it holds
+a few hundred thousand records, on every topic), so a shared instance would charge each step
+for the data of the steps before it. With ``--bootstrap-servers`` they share that broker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import os
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +55,7 @@ class Profile:
     search_steps: int
     decision_rounds: int
     executor_commands: int
+    ledger_entries: int
     drain_timeout_s: float
 
     def events(self, rate: float) -> int:
@@ -66,6 +76,7 @@ FULL = Profile(
     search_steps=4,
     decision_rounds=30,
     executor_commands=10_000,
+    ledger_entries=10_000,
     drain_timeout_s=60.0,
 )
 QUICK = Profile(
@@ -78,6 +89,7 @@ QUICK = Profile(
     search_steps=2,
     decision_rounds=3,
     executor_commands=1_000,
+    ledger_entries=1_000,
     drain_timeout_s=30.0,
 )
 
@@ -149,81 +161,91 @@ def next_search_rate(low: float, high: float | None, guess: float | None) -> flo
     return rate
 
 
+@dataclass(frozen=True)
+class _Bus:
+    """One broker for one measurement, and the client settings that point at it."""
+
+    settings: ServiceSettings
+    env: dict[str, str]
+    broker_pid: int | None
+
+
 class _Run:
-    def __init__(
-        self,
-        options: BenchOptions,
-        bootstrap: str,
-        run_dir: Path,
-        run_id: str,
-        broker_pid: int | None,
-    ) -> None:
+    def __init__(self, options: BenchOptions, run_dir: Path, run_id: str) -> None:
         self.options = options
-        self.broker_pid = broker_pid
         self.profile = options.profile
-        self.bootstrap = bootstrap
         self.run_dir = run_dir
         self.run_id = run_id
-        self.settings = bench_settings(bootstrap)
-        self.env = child_env(self.settings)
+        # The client settings of the run; each embedded broker gets a copy with its address.
+        self.settings = bench_settings(options.bootstrap_servers or "127.0.0.1:9092")
 
     def say(self, message: str) -> None:
         if self.options.progress is not None:
             self.options.progress(message)
 
+    @contextlib.asynccontextmanager
+    async def _bus(self, label: str) -> AsyncIterator[_Bus]:
+        """The external broker, or a fresh embedded one for this measurement only."""
+        specs = [*CATALOGUE, *bench_topics(EXECUTION_PARTITIONS)]
+        if self.options.bootstrap_servers:
+            await ensure_topics(self.options.bootstrap_servers, specs)
+            yield _Bus(self.settings, child_env(self.settings), None)
+            return
+        log = (self.run_dir / f"broker-{label}.log").open("ab")
+        broker = await asyncio.to_thread(TansuBroker(log=log).start)
+        try:
+            await ensure_topics(broker.bootstrap_servers, specs)
+            settings = bench_settings(broker.bootstrap_servers)
+            yield _Bus(settings, child_env(settings), broker.pid)
+        finally:
+            await asyncio.to_thread(broker.stop)
+            log.close()
+
+    def _logs(self, label: str) -> Path:
+        path = self.run_dir / label
+        path.mkdir(exist_ok=True)
+        return path
+
     async def run(self) -> dict[str, Any]:
         p = self.profile
-        await ensure_topics(self.bootstrap, [*CATALOGUE, *bench_topics(EXECUTION_PARTITIONS)])
         hop_bytes = hop_message_bytes()
         size = baseline_message_bytes(hop_bytes)
 
         self.say(f"reactor decision: {p.decision_rounds} rounds in-process")
         decision = await asyncio.to_thread(time_decisions, p.decision_rounds)
 
-        baseline = Baseline(self.settings, self.env, self.run_dir, self.run_id, size)
-        if self.broker_pid is not None:
-            baseline.watch["broker (tansu)"] = self.broker_pid
-        self.say(f"baseline: relay chain at {', '.join(f'{r:g}' for r in p.rates)}/s")
-        chain = await baseline.latency(
-            list(p.rates), p.step_s, p.step_max_events, p.warmup_s, p.drain_timeout_s
-        )
-        self.say(f"baseline: one relay draining {p.relay_messages} messages")
-        relay = await baseline.throughput(p.relay_messages, p.drain_timeout_s)
-
-        pipeline = Pipeline(self.settings, self.env, self.run_dir, self.run_id)
-        if self.broker_pid is not None:
-            pipeline.watch["broker (tansu)"] = self.broker_pid
-        self.say("pipeline: starting services")
-        await pipeline.start()
-        try:
-            await pipeline.step(
-                "warmup",
-                p.rates[0],
-                int(p.rates[0] * p.warmup_s) + 10,
-                warmup=0,
-                drain_timeout_s=p.drain_timeout_s,
-            )
-            latency: list[StepResult] = []
-            for rate in p.rates:
-                self.say(f"pipeline: {rate:g} events/s for {p.step_s:g} s")
-                latency.append(
-                    await pipeline.step(
-                        f"r{rate:g}",
-                        rate,
-                        p.events(rate),
-                        warmup=int(rate * p.warmup_s),
-                        drain_timeout_s=p.drain_timeout_s,
-                    )
+        chain = []
+        for rate in p.rates:
+            self.say(f"baseline: relay chain at {rate:g}/s")
+            async with self._bus(f"relay-{rate:g}") as bus:
+                baseline = self._baseline(bus, f"relay-{rate:g}", size)
+                chain += await baseline.latency(
+                    [rate], p.step_s, p.step_max_events, p.warmup_s, p.drain_timeout_s
                 )
-            search = await self._capacity(pipeline, latency)
-            self.say(f"executor: draining {p.executor_commands} commands")
-            drain = await pipeline.executor_drain(p.executor_commands, p.drain_timeout_s)
-            end_of_run = pipeline.memory()
-            self.say("executor: restoring the largest ledger partition")
-            restore = await time_restore(self.settings)
-        finally:
-            exit_codes = await pipeline.stop()
+        self.say(f"baseline: one relay draining {p.relay_messages} messages")
+        async with self._bus("relay-drain") as bus:
+            baseline = self._baseline(bus, "relay-drain", size)
+            relay = await baseline.throughput(p.relay_messages, p.drain_timeout_s)
 
+        latency: list[StepResult] = []
+        for rate in p.rates:
+            self.say(f"pipeline: {rate:g} events/s for {p.events(rate) / rate:g} s")
+            latency.append(await self._pipeline_step(f"r{rate:g}", rate, p.events(rate)))
+        search = await self._capacity(latency)
+
+        self.say(f"executor: draining {p.executor_commands} commands")
+        async with self._bus("executor") as bus:
+            pipeline = await self._pipeline(bus, "executor")
+            try:
+                drain = await pipeline.executor_drain(p.executor_commands, p.drain_timeout_s)
+                after_drain = pipeline.memory()
+            finally:
+                exit_codes = await pipeline.stop()
+        self.say(f"executor: restoring a ledger partition of {p.ledger_entries} entries")
+        async with self._bus("ledger") as bus:
+            restore = await time_restore(bus.settings, p.ledger_entries)
+
+        steps = [*latency, search.probe, *search.steps]
         return {
             "message_bytes": {**hop_bytes, "baseline": size},
             "decision": decision.as_dict(),
@@ -234,14 +256,54 @@ class _Run:
             },
             "pipeline": {
                 "latency": [s.as_dict() for s in latency],
-                "throughput": search,
-                "exit_codes": exit_codes,
+                "throughput": search.as_dict(),
+                "clean_exits": all(s.clean_exit for s in steps)
+                and all(code == 0 for code in exit_codes.values()),
             },
             "executor": {"drain": drain, "ledger_restore": restore},
-            "footprint": _footprint(latency, end_of_run),
+            "footprint": _footprint(latency, after_drain),
         }
 
-    async def _capacity(self, pipeline: Pipeline, known: list[StepResult]) -> dict[str, Any]:
+    def _baseline(self, bus: _Bus, label: str, size: int) -> Baseline:
+        baseline = Baseline(bus.settings, bus.env, self._logs(label), self.run_id, size)
+        if bus.broker_pid is not None:
+            baseline.watch["broker (tansu)"] = bus.broker_pid
+        return baseline
+
+    async def _pipeline(self, bus: _Bus, label: str) -> Pipeline:
+        """Fresh services on ``bus``, warmed up with a short run at the lowest rate."""
+        pipeline = Pipeline(bus.settings, bus.env, self._logs(label), self.run_id)
+        if bus.broker_pid is not None:
+            pipeline.watch["broker (tansu)"] = bus.broker_pid
+        await pipeline.start()
+        rate = self.profile.rates[0]
+        await pipeline.step(
+            f"{label}-warmup",
+            rate,
+            int(rate * self.profile.warmup_s) + 10,
+            warmup=0,
+            drain_timeout_s=self.profile.drain_timeout_s,
+        )
+        return pipeline
+
+    async def _pipeline_step(self, label: str, rate: float | None, count: int) -> StepResult:
+        """One measured step on its own broker and services."""
+        p = self.profile
+        async with self._bus(label) as bus:
+            pipeline = await self._pipeline(bus, label)
+            try:
+                step = await pipeline.step(
+                    label,
+                    rate,
+                    count,
+                    warmup=int((rate or 0) * p.warmup_s),
+                    drain_timeout_s=p.drain_timeout_s,
+                )
+            finally:
+                exit_codes = await pipeline.stop()
+        return dataclasses.replace(step, clean_exit=all(c == 0 for c in exit_codes.values()))
+
+    async def _capacity(self, known: list[StepResult]) -> _Search:
         """The highest fixed rate the pipeline sustains: an estimate, then a short search.
 
         The estimate is the rate at which the pipeline drains a feed replayed as fast as the
@@ -250,9 +312,7 @@ class _Run:
         """
         p = self.profile
         self.say(f"pipeline: capacity probe, {p.probe_events} events as fast as possible")
-        probe = await pipeline.step(
-            "probe", None, p.probe_events, warmup=0, drain_timeout_s=p.drain_timeout_s
-        )
+        probe = await self._pipeline_step("probe", None, p.probe_events)
         sustained = [s.rate_per_s for s in known if s.verdict.sustained and s.rate_per_s]
         unsustained = [s.rate_per_s for s in known if not s.verdict.sustained and s.rate_per_s]
         low = max(sustained, default=0.0)
@@ -265,38 +325,41 @@ class _Run:
                 break  # low and high are as close as the rounding allows
             guess = None
             self.say(f"pipeline: sustained at {rate:g} events/s?")
-            step = await pipeline.step(
-                f"s{attempt}",
-                rate,
-                p.events(rate),
-                warmup=int(rate * p.warmup_s),
-                drain_timeout_s=p.drain_timeout_s,
-            )
+            step = await self._pipeline_step(f"s{attempt}", rate, p.events(rate))
             steps.append(step)
             if step.verdict.sustained:
                 low = rate
             else:
                 high = rate
+        return _Search(probe, steps, low or None, high)
+
+
+@dataclass(frozen=True)
+class _Search:
+    probe: StepResult
+    steps: list[StepResult]
+    max_sustained_per_s: float | None
+    lowest_unsustained_per_s: float | None
+
+    def as_dict(self) -> dict[str, Any]:
         return {
-            "probe": probe.as_dict() | {"output_per_s_middle": _r(probe.output_per_s_middle)},
-            "steps": [s.as_dict() for s in steps],
-            "max_sustained_per_s": low or None,
-            "lowest_unsustained_per_s": high,
+            "probe": self.probe.as_dict()
+            | {"output_per_s_middle": _r(self.probe.output_per_s_middle)},
+            "steps": [s.as_dict() for s in self.steps],
+            "max_sustained_per_s": self.max_sustained_per_s,
+            "lowest_unsustained_per_s": self.lowest_unsustained_per_s,
         }
 
 
-def _footprint(steps: list[StepResult], end_of_run: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """Memory in steady state (the highest sustained latency step) and at the end of the run.
-
-    At the end the executor's ledger cache holds every command of the run, so its RSS there
-    is the run's volume as much as the service's footprint.
-    """
+def _footprint(steps: list[StepResult], after_drain: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Memory in steady state (the highest sustained latency step) and after the executor
+    drain, when the executor's ledger cache holds every one of the drained commands."""
     sustained = [s for s in steps if s.verdict.sustained] or steps[:1]
     steady = max(sustained, key=lambda s: s.rate_per_s or 0.0)
     return {
         "steady_step": steady.label,
         "steady": steady.memory,
-        "end_of_run": end_of_run,
+        "after_executor_drain": after_drain,
     }
 
 
@@ -310,34 +373,28 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     run_dir = options.runs_dir / f"bench-{stamp}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    run_id = f"b{stamp}"
     clock = time.monotonic()
     machine = machine_info()
-    broker: TansuBroker | None = None
-    try:
-        if options.bootstrap_servers:
-            bootstrap = options.bootstrap_servers
-            broker_info: dict[str, Any] = {"kind": "external", "bootstrap_servers": bootstrap}
-        else:
-            broker = TansuBroker(log=(run_dir / "broker.log").open("ab")).start()
-            bootstrap = broker.bootstrap_servers
-            broker_info = {
-                "kind": "embedded",
-                "version": tansu_version(tansu_binary()),
-                "storage": "memory",
-                "bootstrap_servers": bootstrap,
-            }
-        run = _Run(options, bootstrap, run_dir, run_id, broker.pid if broker else None)
-        measured = asyncio.run(run.run())
-    finally:
-        if broker is not None:
-            broker.stop()
+    if options.bootstrap_servers:
+        broker: dict[str, Any] = {
+            "kind": "external",
+            "bootstrap_servers": options.bootstrap_servers,
+        }
+    else:
+        broker = {
+            "kind": "embedded",
+            "version": tansu_version(tansu_binary()),
+            "storage": "memory",
+            "instances": "a fresh broker per measurement",
+        }
+    run = _Run(options, run_dir, f"b{stamp}")
+    measured = asyncio.run(run.run())
     document: dict[str, Any] = {
         "schema": SCHEMA,
         "started_at": started.isoformat(),
         "seconds": round(time.monotonic() - clock, 1),
         "quick": options.quick,
-        "machine": machine | {"broker": broker_info},
+        "machine": machine | {"broker": broker},
         "settings": {
             "kafka": kafka_settings(run.settings),
             "partitions": EXECUTION_PARTITIONS,
@@ -353,8 +410,9 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
     document["targets"] = assess(document)
     # ok: a complete measurement (every figure present, every service stopped cleanly); whether
     # the targets are met is reported beside it, not folded into it.
-    document["ok"] = all(t["value"] is not None for t in document["targets"].values()) and all(
-        code == 0 for code in document["pipeline"]["exit_codes"].values()
+    document["ok"] = (
+        all(t["value"] is not None for t in document["targets"].values())
+        and (document["pipeline"]["clean_exits"])
     )
     path = options.runs_dir / f"bench-{stamp}.json"
     document["results_file"] = str(path)
