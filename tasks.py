@@ -241,3 +241,41 @@ def dr(c: Context, scenario: str, yes: bool = False, stack: str = "prod") -> Non
 
 
 # --- end of the operator section (issue 7) -----------------------------------------------------
+
+
+# --- bench (issue 8: benchmarks) -------------------------------------------------------------
+
+
+@task(
+    help={
+        "json": "print the results as one JSON object on the last line of stdout",
+        "quick": "a short run that only checks everything works (the test command uses it)",
+        "bootstrap_servers": "use this Kafka/Redpanda instead of the embedded broker",
+    }
+)
+def bench(
+    c: Context, json: bool = False, quick: bool = False, bootstrap_servers: str | None = None
+) -> None:
+    """Measure the pipeline against the bare broker in the same run (docs/benchmarks.md)."""
+    import json as json_module
+
+    from rich.console import Console
+    from unrip.local.bench.report import print_tables
+    from unrip.local.bench.runner import BenchOptions, run_bench
+
+    progress = Console(stderr=True)
+    document = run_bench(
+        BenchOptions(
+            quick=quick,
+            bootstrap_servers=bootstrap_servers,
+            progress=lambda line: progress.print(f"[dim]{line}"),
+        )
+    )
+    print_tables(document, progress if json else Console())
+    if json:
+        print(json_module.dumps(document, sort_keys=True))
+    if not document["ok"]:
+        raise SystemExit(1)
+
+
+# --- end bench ---------------------------------------------------------------------------------

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from unrip.contracts import LedgerState
+from unrip.contracts import LedgerEntryV1, LedgerState
 from unrip.executor import states
-from unrip.executor.ledger import Ledger
+from unrip.executor.ledger import Ledger, Settled
 from unrip.local.broker import TansuBroker
 
 from tests.factories import command
@@ -103,6 +103,33 @@ async def test_a_late_write_from_a_paused_replica_does_not_undo_a_final_state(
         try:
             await fresh.restore([3])
             assert fresh.get(3, command("q-1").command_id).state is LedgerState.EXECUTED  # type: ignore[union-attr]
+        finally:
+            await p2.stop()
+            await r2.stop()
+    finally:
+        await producer.stop()
+        await reader.stop()
+
+
+async def test_a_final_entry_is_kept_as_its_result_and_an_open_one_whole(
+    broker: TansuBroker,
+) -> None:
+    ledger, producer, reader = await _ledger(broker.bootstrap_servers)
+    try:
+        await ledger.write(
+            [(2, _entry(1, LedgerState.EXECUTING)), (2, _entry(2, LedgerState.EXECUTING))]
+        )
+        await ledger.write([(2, _entry(1, LedgerState.EXECUTED))])
+        fresh, p2, r2 = await _ledger(broker.bootstrap_servers)
+        try:
+            await fresh.restore([2])
+            for owner in (ledger, fresh):  # the writer's cache and a restored one agree
+                done = owner.get(2, command("q-1").command_id)
+                assert isinstance(done, Settled) and done.result_json == RESULT
+                assert done.state is LedgerState.EXECUTED
+                open_entry = owner.get(2, command("q-2").command_id)
+                assert isinstance(open_entry, LedgerEntryV1) and open_entry.command is not None
+                assert owner.executing([2]) == [(2, open_entry)]
         finally:
             await p2.stop()
             await r2.stop()

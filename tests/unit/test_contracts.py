@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from unrip.contracts import (
     ContractError,
@@ -19,6 +22,7 @@ from unrip.contracts import (
     registered,
 )
 from unrip.contracts.ids import (
+    COMMAND_NAMESPACE,
     client_order_id_for,
     command_id_for,
     deterministic_event_id,
@@ -169,6 +173,16 @@ def test_command_and_order_ids_are_deterministic_and_distinct() -> None:
         command_id_for("near_intents", "q-2", "s1")
     )
     assert len(client_order_id_for(a)) == 32
+
+
+@given(st.text(), st.text(), st.text())
+def test_command_ids_are_the_standard_uuid5_of_the_demand(
+    venue: str, quote_id: str, strategy_id: str
+) -> None:
+    # Ids already on the bus must keep meaning the same command, whatever computes them.
+    name = f"{venue}\x1f{quote_id}\x1f{strategy_id}"
+    expected = str(uuid.uuid5(COMMAND_NAMESPACE, name))
+    assert command_id_for(venue, quote_id, strategy_id) == expected
 
 
 def test_deterministic_event_ids_carry_their_time_and_seed() -> None:

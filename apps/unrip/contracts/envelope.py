@@ -15,6 +15,8 @@ from unrip.contracts.ids import new_event_id
 
 
 def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value  # already what this returns; the common case, and on every hot path
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("timestamps must carry a timezone (UTC)")
     return value.astimezone(UTC)

@@ -11,10 +11,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+import uuid_utils
 import uuid_utils.compat as uuid_compat
 
 # Fixed namespace for command ids; changing it would change every command id ever derived.
 COMMAND_NAMESPACE = uuid.UUID("6f1d3c5e-8a62-4c8e-9a51-2f0b7f4e9d10")
+# The same namespace for uuid_utils (Rust): the same UUIDv5 as the standard library's
+# uuid.uuid5, in a tenth of the time, which matters on the reactor's per-demand path.
+_COMMAND_NAMESPACE = uuid_utils.UUID(str(COMMAND_NAMESPACE))
 
 
 def new_event_id() -> str:
@@ -24,7 +28,7 @@ def new_event_id() -> str:
 
 def command_id_for(venue: str, quote_id: str, strategy_id: str) -> str:
     """Deterministic command id: one demand, decided by one strategy, is one command."""
-    return str(uuid.uuid5(COMMAND_NAMESPACE, f"{venue}\x1f{quote_id}\x1f{strategy_id}"))
+    return str(uuid_utils.uuid5(_COMMAND_NAMESPACE, f"{venue}\x1f{quote_id}\x1f{strategy_id}"))
 
 
 def client_order_id_for(command_id: str) -> str:

@@ -6,6 +6,12 @@ so whoever owns command partition p restores ledger partition p and knows everyt
 happened to those commands, whichever replica did it and whatever disk it had. A local cache
 keeps the entries and read position of partitions this process has owned before, so getting a
 partition back reads only what was written since.
+
+The cache keeps a command in a final state as a ``Settled`` summary (its state and its stored
+result), not as the full entry: a final command is only ever looked up to answer a duplicate
+with its result, and the full model took ~9 KiB per command against ~1 KiB for the summary
+(docs/benchmarks.md, tuning). Entries still ``executing`` are kept whole: reconciling them
+needs the command.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from prometheus_client import Gauge, Histogram
 
 from unrip.contracts import ContractError, LedgerEntryV1, LedgerState, decode, make_envelope
 from unrip.contracts.envelope import utc_now
-from unrip.executor.states import newer
+from unrip.executor.states import TERMINAL, newer
 from unrip.runtime.kafka import Outgoing, publish_all
 from unrip.runtime.replay import catch_up
 from unrip.topics import STATE_EXECUTOR_LEDGER
@@ -45,15 +51,37 @@ class RestoreReport:
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What the cache keeps of a command in a final state: enough to answer a duplicate."""
+
+    command_id: str
+    state: LedgerState
+    result_json: str | None
+
+
+Kept = LedgerEntryV1 | Settled
+
+
+def _kept(current: Kept | None, record: LedgerEntryV1) -> Kept:
+    """Fold ``record`` into what is kept (``states.newer``), summarising a final state."""
+    candidate: Kept = record
+    kept = newer(current, candidate)
+    if kept is record and record.state in TERMINAL:
+        return Settled(record.command_id, record.state, record.result_json)
+    return kept
+
+
 class Ledger:
     def __init__(self, producer: AIOKafkaProducer, restore_consumer: AIOKafkaConsumer) -> None:
         self._producer = producer
         self._reader = restore_consumer  # group-less; assigned ledger partitions on demand
-        self._entries: dict[int, dict[str, LedgerEntryV1]] = {}
+        self._entries: dict[int, dict[str, Kept]] = {}
         self._next_offset: dict[int, int] = {}
         self._owned: set[int] = set()
 
-    def get(self, partition: int, command_id: str) -> LedgerEntryV1 | None:
+    def get(self, partition: int, command_id: str) -> Kept | None:
+        """The command's latest entry; a ``Settled`` summary once it is final."""
         return self._entries.get(partition, {}).get(command_id)
 
     def executing(self, partitions: Iterable[int]) -> list[tuple[int, LedgerEntryV1]]:
@@ -61,7 +89,7 @@ class Ledger:
             (p, entry)
             for p in partitions
             for entry in self._entries.get(p, {}).values()
-            if entry.state is LedgerState.EXECUTING
+            if isinstance(entry, LedgerEntryV1) and entry.state is LedgerState.EXECUTING
         ]
 
     async def restore(self, partitions: Sequence[int]) -> RestoreReport:
@@ -82,7 +110,7 @@ class Ledger:
                 entry = self._decode(record.value, record.headers, record.partition, record.offset)
                 if entry is not None:
                     bucket = self._entries.setdefault(record.partition, {})
-                    bucket[entry.command_id] = newer(bucket.get(entry.command_id), entry)
+                    bucket[entry.command_id] = _kept(bucket.get(entry.command_id), entry)
             for tp in tps:
                 self._next_offset[tp.partition] = await self._reader.position(tp)
             self._reader.assign([])
@@ -124,7 +152,7 @@ class Ledger:
         )
         for partition, entry in entries:
             bucket = self._entries.setdefault(partition, {})
-            bucket[entry.command_id] = newer(bucket.get(entry.command_id), entry)
+            bucket[entry.command_id] = _kept(bucket.get(entry.command_id), entry)
         self._update_gauge()
 
     def _decode(

@@ -40,7 +40,7 @@ from unrip.contracts import (
 )
 from unrip.contracts.ids import client_order_id_for
 from unrip.executor import states
-from unrip.executor.ledger import Ledger
+from unrip.executor.ledger import Ledger, Settled
 from unrip.executor.results import from_outcome, result_envelope
 from unrip.runtime.consumer import Batch, ConsumerLoop
 from unrip.runtime.dlq import dead_letter_record
@@ -177,6 +177,7 @@ class ExecutorService(Service):
                 self,
                 self.health,
                 max_records=self.settings.kafka_max_poll_records,
+                commit_interval_ms=self.settings.kafka_commit_interval_ms,
             )
             await loop.run(stop)
         except ParkedError as exc:
@@ -311,6 +312,7 @@ class ExecutorService(Service):
         if entry is not None and entry.state in states.TERMINAL:
             self._republish(plan, partition, command.command_id)
             return
+        assert not isinstance(entry, Settled)  # only final states are kept as summaries
         if entry is not None and entry.state is LedgerState.EXECUTING:
             plan.to_reconcile.append(_Command(partition, envelope, entry))
             return
@@ -483,8 +485,8 @@ class ExecutorService(Service):
     def _republish(self, plan: _BatchPlan, partition: int, command_id: str) -> None:
         """A duplicate command: send the stored result again, exactly as it was."""
         DUPLICATES.inc()
-        stored = next((e for p, e in reversed(plan.finals) if e.command_id == command_id), None)
-        stored = stored or self.ledger.get(partition, command_id)
+        in_batch = next((e for p, e in reversed(plan.finals) if e.command_id == command_id), None)
+        stored = in_batch or self.ledger.get(partition, command_id)
         if stored is None or stored.result_json is None:
             return  # first copy still in flight in this batch and not finished: it will publish
         result = decode(stored.result_json.encode())

@@ -13,7 +13,7 @@ terminal states are final: a later record that contradicts one is stale and is i
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 from unrip.contracts import ExecuteTradeV1, LedgerEntryV1, LedgerState, LedgerTransition
 
@@ -78,7 +78,20 @@ def advance(
     )
 
 
-def newer(current: LedgerEntryV1 | None, candidate: LedgerEntryV1) -> LedgerEntryV1:
+class Recorded(Protocol):
+    """Anything the ledger keeps for a command: a full entry, or a settled summary of one."""
+
+    @property
+    def command_id(self) -> str: ...
+
+    @property
+    def state(self) -> LedgerState: ...
+
+
+R = TypeVar("R", bound=Recorded)
+
+
+def newer(current: R | None, candidate: R) -> R:
     """Fold a ledger record read later into the one known so far (restores use this).
 
     The first terminal record wins: terminal states are final, so any later record for the

@@ -72,7 +72,14 @@ class MonitorService(Service):
                 EXEC_TRADE_RESULT,
                 *DLQ_TOPICS,
             ]
-            await ConsumerLoop(consumer, topics, self, self.health).run(stop)
+            await ConsumerLoop(
+                consumer,
+                topics,
+                self,
+                self.health,
+                max_records=self.settings.kafka_max_poll_records,
+                commit_interval_ms=self.settings.kafka_commit_interval_ms,
+            ).run(stop)
         finally:
             await consumer.stop()
             await self.producer.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from unrip.contracts import (
     ExecuteTradeV1,
@@ -20,7 +21,7 @@ from unrip.contracts import (
 from unrip.contracts.ids import client_order_id_for, command_id_for
 from unrip.reactor.pricing import price_quote
 from unrip.reactor.risk import RiskState
-from unrip.reactor.strategy import Strategy
+from unrip.reactor.strategy import AssetPrice, Strategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,22 @@ Decision = Trade | Skip
 
 def demand_key(venue: str, quote_id: str) -> str:
     return f"{venue}:{quote_id}"
+
+
+@lru_cache(maxsize=4096)
+def _pricing(asset_in: AssetPrice, asset_out: AssetPrice, spread_bps: int) -> Pricing:
+    """The command's pricing record, validated once per (prices, spread), not per demand.
+
+    Keyed by the frozen price entries themselves, so a reloaded strategy with new prices gets
+    new records; a command accepts the shared immutable instance without re-validating it.
+    """
+    return Pricing(
+        price_in_usd=asset_in.usd_price,
+        price_out_usd=asset_out.usd_price,
+        decimals_in=asset_in.decimals,
+        decimals_out=asset_out.decimals,
+        spread_bps=spread_bps,
+    )
 
 
 def decide(
@@ -107,13 +124,7 @@ def decide(
             deadline=demand.deadline,
             quote_validity_ms=max(strategy.quote_validity_ms, demand.min_deadline_ms),
             demand_observed_at=demand_observed_at,
-            pricing=Pricing(
-                price_in_usd=asset_in.usd_price,
-                price_out_usd=asset_out.usd_price,
-                decimals_in=asset_in.decimals,
-                decimals_out=asset_out.decimals,
-                spread_bps=strategy.spread_bps,
-            ),
+            pricing=_pricing(asset_in, asset_out, strategy.spread_bps),
             limits=LimitsApplied(
                 max_notional_usd=limits.max_notional_usd,
                 max_open_exposure_usd=limits.max_open_exposure_usd,

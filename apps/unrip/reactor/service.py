@@ -114,6 +114,7 @@ class ReactorService(Service):
                 self,
                 self.health,
                 max_records=self.settings.kafka_max_poll_records,
+                commit_interval_ms=self.settings.kafka_commit_interval_ms,
             )
             await loop.run(stop)
         finally:

@@ -1,6 +1,6 @@
 """Kafka clients configured the one way unrip uses them (standard Kafka semantics only).
 
-Producers: acks=all, short linger for latency. Consumers: manual commits only, earliest reset
+Producers: acks=all, no linger (latency). Consumers: manual commits only, earliest reset
 (a new group must not skip commands), short fetch waits. Nothing broker-specific.
 """
 

@@ -49,3 +49,12 @@ def test_rounding_never_gives_away_value(amount: int, spread: int, exact_in: boo
     quote = price_quote(d, NEAR, TETHER, spread)
     # Whatever the amounts and rounding, what we receive is worth at least what we give.
     assert usd_value(quote.amount_in, NEAR) >= usd_value(quote.amount_out, TETHER)
+
+
+def test_a_changed_reference_price_changes_the_quote_at_once() -> None:
+    # Pair arithmetic is cached; the cache must follow the prices, not the asset's identity.
+    before = price_quote(demand(exact_in=100 * 10**24), NEAR, TETHER, spread_bps=0)
+    repriced = NEAR.model_copy(update={"usd_price": Decimal("3.00")})
+    after = price_quote(demand(exact_in=100 * 10**24), repriced, TETHER, spread_bps=0)
+    assert before.amount_out == 250_000_000 and after.amount_out == 300_000_000
+    assert after.notional_usd == usd_value(after.amount_out, TETHER) == Decimal(300)

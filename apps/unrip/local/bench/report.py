@@ -1,0 +1,175 @@
+"""The issue's targets, judged from a result document, and the human-readable tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+
+# The targets of issue 8: pipeline p99 at 1,000 events/s within 1.5x three baseline hops,
+# throughput at least 40 % of one relay, decision p99 under 20 us, every service < 80 MiB.
+TARGET_RATE = 1000.0
+P99_RATIO_LIMIT = 1.5
+THROUGHPUT_SHARE = 0.4
+DECISION_P99_US = 20.0
+RSS_MIB = 80.0
+
+
+def _at_rate(steps: list[dict[str, Any]], rate: float) -> dict[str, Any] | None:
+    return next((s for s in steps if s["rate_per_s"] == rate), None)
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 3)
+
+
+def latency_ratios(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each pipeline latency step against the three-hop baseline at the same rate."""
+    rows = []
+    for step in document["pipeline"]["latency"]:
+        base = _at_rate(document["baseline"]["latency"], step["rate_per_s"])
+        three = base["three_hops_ms"] if base else {}
+        rows.append(
+            {
+                "rate_per_s": step["rate_per_s"],
+                "p50_ratio": _ratio(step["latency_ms"]["p50"], three.get("p50")),
+                "p99_ratio": _ratio(step["latency_ms"]["p99"], three.get("p99")),
+            }
+        )
+    return rows
+
+
+def _target(value: float | None, limit: float, met: bool | None, **extra: Any) -> dict[str, Any]:
+    return {"value": value, "limit": limit, "met": None if value is None else met, **extra}
+
+
+def assess(document: dict[str, Any]) -> dict[str, Any]:
+    """Each target with its measured value, its limit and whether it is met (None: unmeasured)."""
+    ratios = {r["rate_per_s"]: r for r in latency_ratios(document)}
+    p99_ratio = ratios.get(TARGET_RATE, {}).get("p99_ratio")
+    sustained = document["pipeline"]["throughput"]["max_sustained_per_s"]
+    relay = document["baseline"]["relay_throughput"]["msgs_per_s"]
+    share = _ratio(sustained, relay)
+    decision_p99 = document["decision"]["trade_p99_us_best_group"]
+    footprint = document["footprint"]["steady"]
+    services = {
+        name: m["rss_mib"] for name, m in footprint.items() if not name.startswith("broker")
+    }
+    worst = max(services, key=lambda n: services[n]) if services else None
+    worst_rss = services[worst] if worst else None
+    return {
+        "pipeline_p99_vs_three_hops_at_1000": _target(
+            p99_ratio, P99_RATIO_LIMIT, p99_ratio is not None and p99_ratio <= P99_RATIO_LIMIT
+        ),
+        "throughput_vs_relay": _target(
+            share, THROUGHPUT_SHARE, share is not None and share >= THROUGHPUT_SHARE
+        ),
+        "decision_p99_us": _target(
+            decision_p99,
+            DECISION_P99_US,
+            decision_p99 is not None and decision_p99 < DECISION_P99_US,
+        ),
+        "max_service_rss_mib": _target(
+            worst_rss, RSS_MIB, worst_rss is not None and worst_rss < RSS_MIB, service=worst
+        ),
+    }
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def tables(document: dict[str, Any]) -> Group:
+    machine = document["machine"]
+    broker = machine["broker"]
+    title = (
+        f"unrip bench — {machine['cpus']} CPUs ({machine['cpu_model'] or 'unknown'}), "
+        f"Python {machine['python']}, broker {broker.get('version') or broker['kind']}"
+    )
+
+    latency = Table(title="End-to-end latency (ms): pipeline vs three baseline hops")
+    for column in ("rate/s", "pipeline p50", "p99", "max", "3 hops p50", "p99", "1 hop p99"):
+        latency.add_column(column, justify="right")
+    for column in ("p99 ratio", "sustained"):
+        latency.add_column(column, justify="right")
+    ratios = {r["rate_per_s"]: r for r in latency_ratios(document)}
+    for step in document["pipeline"]["latency"]:
+        rate = step["rate_per_s"]
+        base = _at_rate(document["baseline"]["latency"], rate) or {}
+        three, one = base.get("three_hops_ms", {}), base.get("one_hop_ms", {})
+        latency.add_row(
+            f"{rate:,.0f}",
+            _ms(step["latency_ms"]["p50"]),
+            _ms(step["latency_ms"]["p99"]),
+            _ms(step["latency_ms"]["max"]),
+            _ms(three.get("p50")),
+            _ms(three.get("p99")),
+            _ms(one.get("p99")),
+            _num(ratios[rate]["p99_ratio"], 2),
+            "yes" if step["sustained"] else f"no ({step['completed']}/{step['expected']})",
+        )
+
+    throughput = Table(title="Throughput", show_header=False)
+    throughput.add_column("what")
+    throughput.add_column("value", justify="right")
+    search = document["pipeline"]["throughput"]
+    relay = document["baseline"]["relay_throughput"]
+    executor = document["executor"]
+    restore = executor["ledger_restore"]
+    rows = [
+        ("baseline relay, msgs/s", _num(relay["msgs_per_s"])),
+        ("pipeline, max sustained events/s", _num(search["max_sustained_per_s"])),
+        ("pipeline, drain rate of a backlog /s", _num(search["probe"]["output_per_s_middle"])),
+        ("executor, durable commands/s", _num(executor["drain"]["durable_commands_per_s"])),
+        (
+            f"ledger restore, {restore['entries']:,} entries (s)",
+            _num(restore["seconds"], 3),
+        ),
+        (
+            "reactor decision p50 / p99 / best-group p99 (µs)",
+            f"{_num(document['decision']['trade_us']['p50'], 1)} / "
+            f"{_num(document['decision']['trade_us']['p99'], 1)} / "
+            f"{_num(document['decision']['trade_p99_us_best_group'], 1)}",
+        ),
+    ]
+    for name, value in rows:
+        throughput.add_row(name, value)
+
+    footprint = document["footprint"]
+    memory = Table(title=f"Memory (MiB), steady state = step {footprint['steady_step']}")
+    for column in ("process", "RSS steady", "RSS after executor drain", "peak"):
+        memory.add_column(column, justify="right" if column != "process" else "left")
+    for name in sorted(footprint["steady"].keys() | footprint["after_executor_drain"].keys()):
+        steady = footprint["steady"].get(name, {})
+        end = footprint["after_executor_drain"].get(name, {})
+        memory.add_row(
+            name,
+            _num(steady.get("rss_mib"), 1),
+            _num(end.get("rss_mib"), 1),
+            _num(end.get("peak_rss_mib") or steady.get("peak_rss_mib"), 1),
+        )
+
+    targets = Table(title="Targets")
+    for column in ("target", "value", "limit", "met"):
+        targets.add_column(column, justify="right" if column != "target" else "left")
+    for name, target in document["targets"].items():
+        met = target["met"]
+        targets.add_row(
+            name,
+            _num(target["value"], 2),
+            f"{target['limit']:g}",
+            "-" if met is None else ("[green]yes" if met else "[red]no"),
+        )
+    return Group(title, latency, throughput, memory, targets)
+
+
+def print_tables(document: dict[str, Any], console: Console) -> None:
+    console.print(tables(document))
+    console.print(f"results: {document['results_file']}")

@@ -1,0 +1,135 @@
+"""`invoke bench --quick --json`: runs, and its result is well-formed and consistent.
+
+Not a timed test: nothing here asserts how fast anything is, only that every figure is there,
+that figures which must agree do agree, and that nothing is left running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from unrip.local.bench.report import assess, latency_ratios
+
+ROOT = Path(__file__).parents[2]
+SERVICES = {"ingest", "reactor", "executor", "monitor", "paper-venue"}
+
+
+def unrip_processes() -> set[int]:
+    """Service, relay and broker processes (argv: ``-m unrip...`` or a tansu binary)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        module = argv[argv.index(b"-m") + 1] if b"-m" in argv[:-1] else b""
+        if module.startswith(b"unrip") or any(a.endswith(b"/tansu") for a in argv):
+            found.add(int(entry.name))
+    return found
+
+
+def check_distribution(d: dict[str, Any], samples: int) -> None:
+    assert d["samples"] == samples > 0
+    assert 0 <= d["p50"] <= d["p99"] <= d["max"]
+
+
+@pytest.fixture(scope="module")
+def result() -> dict[str, Any]:
+    before = unrip_processes()
+    process = subprocess.run(
+        [sys.executable, "-m", "invoke", "bench", "--quick", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if not k.startswith("UNRIP_")},
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert unrip_processes() <= before, "invoke bench left processes behind"
+    document: dict[str, Any] = json.loads(process.stdout.strip().splitlines()[-1])
+    return document
+
+
+@pytest.mark.timeout(360)
+def test_the_result_names_the_machine_and_the_settings(result: dict[str, Any]) -> None:
+    assert result["schema"] == "unrip.bench/1" and result["quick"] is True and result["ok"]
+    assert result["pipeline"]["clean_exits"] is True
+    machine = result["machine"]
+    assert machine["cpus"] >= 1 and machine["python"].count(".") == 2
+    assert machine["broker"]["kind"] == "embedded" and "tansu" in machine["broker"]["version"]
+    kafka = result["settings"]["kafka"]
+    assert {"kafka_linger_ms", "kafka_fetch_max_wait_ms", "kafka_commit_interval_ms"} <= set(kafka)
+    written = json.loads(Path(result["results_file"]).read_text())
+    assert written == result
+
+
+@pytest.mark.timeout(360)
+def test_baseline_and_pipeline_are_measured_at_the_same_rates(result: dict[str, Any]) -> None:
+    rates = result["settings"]["profile"]["rates"]
+    baseline, pipeline = result["baseline"], result["pipeline"]
+    assert [b["rate_per_s"] for b in baseline["latency"]] == rates
+    assert [p["rate_per_s"] for p in pipeline["latency"]] == rates
+    assert baseline["message_bytes"] == result["message_bytes"]["baseline"]
+    for row in baseline["latency"]:
+        check_distribution(row["one_hop_ms"], row["completed"])
+        check_distribution(row["three_hops_ms"], row["completed"])
+        assert row["one_hop_ms"]["p50"] <= row["three_hops_ms"]["p50"]
+        assert row["completed"] <= row["expected"]
+    for row in pipeline["latency"]:
+        check_distribution(row["latency_ms"], row["completed"])
+        assert sum(row["results_by_status"].values()) == row["completed"] <= row["expected"]
+        assert not row["sustained"] or row["completed"] == row["expected"]
+        assert set(row["cpu_ms_per_event"]) >= {"reactor", "executor", "ingest", "monitor"}
+    relay = baseline["relay_throughput"]
+    assert relay["drained"] == relay["messages"] and relay["msgs_per_s"] > 0
+
+
+@pytest.mark.timeout(360)
+def test_throughput_search_is_consistent_with_its_steps(result: dict[str, Any]) -> None:
+    search = result["pipeline"]["throughput"]
+    steps = search["steps"] + result["pipeline"]["latency"]
+    sustained = [s["rate_per_s"] for s in steps if s["sustained"]]
+    unsustained = [s["rate_per_s"] for s in steps if not s["sustained"]]
+    assert search["max_sustained_per_s"] == (max(sustained) if sustained else None)
+    if unsustained:
+        assert search["lowest_unsustained_per_s"] == min(unsustained)
+    assert search["probe"]["rate_per_s"] is None and search["probe"]["completed"] > 0
+
+
+@pytest.mark.timeout(360)
+def test_decision_ledger_and_footprint_are_reported(result: dict[str, Any]) -> None:
+    decision = result["decision"]
+    check_distribution(decision["trade_us"], decision["trade_us"]["samples"])
+    drain = result["executor"]["drain"]
+    assert drain["completed"] == drain["commands"] and drain["durable_commands_per_s"] > 0
+    restore = result["executor"]["ledger_restore"]
+    assert 0 < restore["entries"] <= restore["records_read"] and restore["seconds"] > 0
+    footprint = result["footprint"]
+    steady = next(
+        s for s in result["pipeline"]["latency"] if s["label"] == footprint["steady_step"]
+    )
+    assert {name: m["rss_mib"] for name, m in footprint["steady"].items()} == steady["rss_mib"]
+    assert set(footprint["steady"]) >= SERVICES
+    after = footprint["after_executor_drain"]
+    assert set(after) >= SERVICES - {"ingest"}  # the drain bypasses the ingest
+    for memory in [*footprint["steady"].values(), *after.values()]:
+        assert 0 < memory["rss_mib"] <= memory["peak_rss_mib"]
+
+
+@pytest.mark.timeout(360)
+def test_targets_and_ratios_follow_from_the_figures(result: dict[str, Any]) -> None:
+    assert result["targets"] == assess(result)
+    for target in result["targets"].values():
+        assert target["value"] is not None and isinstance(target["met"], bool)
+    ratios = {r["rate_per_s"]: r["p99_ratio"] for r in latency_ratios(result)}
+    at_1000 = result["targets"]["pipeline_p99_vs_three_hops_at_1000"]["value"]
+    assert at_1000 == ratios[1000.0]
