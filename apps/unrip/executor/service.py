@@ -318,14 +318,7 @@ class ExecutorService(Service):
             return
         me = self.settings.instance_id
         if entry is None:
-            entry = states.receive(
-                command,
-                venue=envelope.venue,
-                command_event_id=envelope.event_id,
-                correlation_id=envelope.correlation_id,
-                at=now,
-                by=me,
-            )
+            entry = states.receive_envelope(envelope, at=now, by=me)
         if now >= command.deadline:
             late_ms = (now - command.deadline).total_seconds() * 1000
             self._fail(

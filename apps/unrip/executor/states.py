@@ -15,7 +15,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final, Protocol, TypeVar
 
-from unrip.contracts import ExecuteTradeV1, LedgerEntryV1, LedgerState, LedgerTransition
+from unrip.contracts import (
+    Envelope,
+    ExecuteTradeV1,
+    LedgerEntryV1,
+    LedgerState,
+    LedgerTransition,
+)
 
 ALLOWED: Final[dict[LedgerState | None, frozenset[LedgerState]]] = {
     None: frozenset({LedgerState.RECEIVED}),
@@ -53,6 +59,18 @@ def receive(
         command_event_id=command_event_id,
         correlation_id=correlation_id,
         command=command,
+    )
+
+
+def receive_envelope(envelope: Envelope[ExecuteTradeV1], *, at: datetime, by: str) -> LedgerEntryV1:
+    """``receive`` for a command as it arrived: its venue and lineage come from the envelope."""
+    return receive(
+        envelope.payload,
+        venue=envelope.venue,
+        command_event_id=envelope.event_id,
+        correlation_id=envelope.correlation_id,
+        at=at,
+        by=by,
     )
 
 

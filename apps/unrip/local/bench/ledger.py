@@ -28,14 +28,7 @@ def _finished(n: int) -> tuple[LedgerEntryV1, LedgerEntryV1]:
     now = utc_now()
     envelope = synthetic_command(n, now=now, deadline=timedelta(minutes=30), run_id="restore")
     command = envelope.payload
-    entry = states.receive(
-        command,
-        venue=envelope.venue,
-        command_event_id=envelope.event_id,
-        correlation_id=envelope.correlation_id,
-        at=now,
-        by="bench",
-    )
+    entry = states.receive_envelope(envelope, at=now, by="bench")
     executing = states.advance(entry, LedgerState.EXECUTING, at=now, by="bench")
     result = result_envelope(
         command,
