@@ -20,6 +20,7 @@ from unrip_bootstrap.context import Clients
 from unrip_bootstrap.options import BootstrapOptions
 
 from tests.bootstrap.world import WORLD_SECRETS, FakeDeployer, FakeGit, World, fake_clients
+from tests.fake_keys import fake_private_key
 
 # Recognisable secret values of the operator's files.
 HCLOUD_TOKEN = "HcloudTokenSentinel" + "A" * 45
@@ -65,10 +66,7 @@ def repo(tmp_path: Path) -> Path:
     """A checkout whose `.secrets/` is completely and validly filled in."""
     root = tmp_path / "repo"
     key = tmp_path / "id_ed25519"
-    key.write_text(
-        f"-----BEGIN OPENSSH PRIVATE KEY-----\n{PRIVATE_KEY_BODY}\n"
-        "-----END OPENSSH PRIVATE KEY-----\n"
-    )
+    key.write_text(fake_private_key(PRIVATE_KEY_BODY))
     key.chmod(0o600)
     write_secrets(root / ".secrets", secret_files(key))
     return root

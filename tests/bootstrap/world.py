@@ -42,10 +42,12 @@ from unrip_bootstrap.steps.node import READYZ_COMMAND
 from unrip_platform import names
 from unrip_platform.hetzner.cloud_init import BOOT_FAILURE_MARKER
 
+from tests.fake_keys import pem_header
+
 # --- recognisable secret values: none of them may ever reach output, logs or state files -----
 ADMIN_PASSWORD = "ForgejoAdminSentinel7c1e9a"
 DEPLOYER_TOKEN = "DeployerTokenSentinel.eyJhbGciOi.3f9b"
-CLIENT_KEY = "ClientKeySentinel-----BEGIN EC PRIVATE KEY-----q8"
+CLIENT_KEY = f"ClientKeySentinel{pem_header('EC')}q8"
 K3S_TOKEN = "K3sTokenSentinel4b2d8e1f"
 REGISTRY_TOKEN = "RegistryTokenSentinel9d0e"
 WORLD_SECRETS = (ADMIN_PASSWORD, DEPLOYER_TOKEN, CLIENT_KEY, K3S_TOKEN, REGISTRY_TOKEN)

@@ -17,6 +17,8 @@ import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
+from tests.fake_keys import fake_private_key
+
 # Distinctive values, so a test can prove they never leak where they must not be.
 TOKEN_SENTINEL = "K3sTokenSentinel" + "x" * 32
 HOST_KEY_SENTINEL = "HostKeySentinel"
@@ -72,11 +74,7 @@ class HetznerMocks(pulumi.runtime.Mocks):
         elif args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = TOKEN_SENTINEL
         elif args.typ == "tls:index/privateKey:PrivateKey":
-            state["privateKeyOpenssh"] = (
-                "-----BEGIN OPENSSH PRIVATE KEY-----\n"
-                f"{HOST_KEY_SENTINEL}{resource_id}\n"
-                "-----END OPENSSH PRIVATE KEY-----\n"
-            )
+            state["privateKeyOpenssh"] = fake_private_key(f"{HOST_KEY_SENTINEL}{resource_id}")
             state["publicKeyOpenssh"] = f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5host{resource_id}\n"
         return resource_id, state
 

@@ -42,14 +42,14 @@ from unrip_platform.names import (
     REGISTRY_HOST,
 )
 
+from tests.fake_keys import fake_private_key
 from tests.platform.hetzner.cloud_config_schema import SCHEMA_PATH, cloud_config_problems
 
 pytestmark = pytest.mark.platform
 
 TOKEN = "tok3nTOKENtok3nTOKENtok3nTOKENtok3nTOKENtok3nTOKE"
 HOST_KEY = SshHostKey(
-    private_openssh="-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk=\n"
-    "-----END OPENSSH PRIVATE KEY-----\n",
+    private_openssh=fake_private_key("b3BlbnNzaC1rZXk="),
     public_openssh="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey root@node\n",
 )
 DEVICE = "/dev/disk/by-id/scsi-0HC_Volume_4242"

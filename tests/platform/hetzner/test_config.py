@@ -11,6 +11,7 @@ from unrip_platform.hetzner import ConfigError, HetznerSettings, settings_from_c
 from unrip_platform.hetzner.config import DEFAULT_K3S_VERSION
 from unrip_platform.hetzner.ssh_keys import parse_ssh_public_key
 
+from tests.fake_keys import pem_header
 from tests.platform.hetzner.sample_config import OPERATOR_KEY, SECOND_KEY, STACK, raw_config
 
 pytestmark = pytest.mark.platform
@@ -68,7 +69,7 @@ def test_ssh_key_is_normalised_and_fingerprinted(make_settings: Settings) -> Non
         ),
         ({"operatorCidrs": ["example.com"]}, "operatorCidrs[0]: 'example.com' is not an IP"),
         ({"sshPublicKeys": ["ssh-dss AAAAB3NzaC1kc3M="]}, "unsupported key type 'ssh-dss'"),
-        ({"sshPublicKeys": ["-----BEGIN OPENSSH PRIVATE KEY-----"]}, "this is a private key"),
+        ({"sshPublicKeys": [pem_header()]}, "this is a private key"),
         (
             {"sshPublicKeys": ["ssh-rsa " + OPERATOR_KEY.split()[1]]},
             "sshPublicKeys[0]: the key body does not encode a ssh-rsa key",

@@ -26,9 +26,11 @@ from unrip_platform.hetzner.cloud_init import (
     render_server_user_data,
 )
 
+from tests.fake_keys import pem_header
+
 pytestmark = pytest.mark.platform
 
-HOST_KEY = SshHostKey("-----BEGIN OPENSSH PRIVATE KEY-----\nx\n", "ssh-ed25519 AAAA host")
+HOST_KEY = SshHostKey(f"{pem_header()}\nx\n", "ssh-ed25519 AAAA host")
 SERVER = ServerBoot(
     node_name="unrip-t-node-0",
     node_ip="10.0.1.10",
