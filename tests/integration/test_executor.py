@@ -59,8 +59,12 @@ async def test_commands_execute_once_and_bad_ones_never_do(
         bootstrap, CMD_EXECUTE_TRADE, v2_value.replace(b'"schema_version":1', b'"schema_version":9')
     )
 
+    # 50 good + the stale one, then 10 re-sent answers: wait for all 61 events, not just the
+    # 51 distinct commands, or the last duplicates' answers may still be on their way.
     results = await eventually(
-        lambda: results_by_command(bootstrap), lambda r: len(r) >= 51, what="51 results"
+        lambda: results_by_command(bootstrap),
+        lambda r: len(r) >= 51 and sum(len(v) for v in r.values()) >= 61,
+        what="61 result events",
     )
     dead = await eventually(
         lambda: envelopes(bootstrap, dlq_topic(CMD_EXECUTE_TRADE)),
