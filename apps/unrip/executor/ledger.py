@@ -47,8 +47,12 @@ class RestoreReport:
     partitions: tuple[int, ...]
     records_read: int
     entries: int
-    executing: int
     seconds: float
+    leftovers: tuple[tuple[int, LedgerEntryV1], ...]  # still ``executing``: to reconcile
+
+    @property
+    def executing(self) -> int:
+        return len(self.leftovers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +128,8 @@ class Ledger:
             tuple(sorted(partitions)),
             read,
             sum(len(self._entries[p]) for p in partitions),
-            len(self.executing(partitions)),
             seconds,
+            tuple(self.executing(partitions)),
         )
 
     def release(self, partitions: Iterable[int]) -> None:

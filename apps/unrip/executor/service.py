@@ -16,9 +16,9 @@ as new) or an ``executing`` entry (reconciled by client order id), never a silen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -45,7 +45,7 @@ from unrip.executor.results import from_outcome, result_envelope
 from unrip.runtime.consumer import Batch, ConsumerLoop
 from unrip.runtime.dlq import dead_letter_record
 from unrip.runtime.kafka import Outgoing, make_consumer, make_producer, publish_all
-from unrip.runtime.service import Service
+from unrip.runtime.service import Service, sleep_unless_stopped
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT, STATE_EXECUTOR_LEDGER
 from unrip.venues.base import Venue, VenueOrder, VenueOutcome, VenueUnavailableError
@@ -83,7 +83,6 @@ class ParkedError(Exception):
 @dataclass(slots=True)
 class _Command:
     partition: int
-    envelope: Envelope[Any]
     entry: LedgerEntryV1
 
     @property
@@ -98,7 +97,6 @@ class _Command:
 
 @dataclass(slots=True)
 class _BatchPlan:
-    intents: list[tuple[int, LedgerEntryV1]] = field(default_factory=list)
     to_execute: list[_Command] = field(default_factory=list)
     to_reconcile: list[_Command] = field(default_factory=list)
     finals: list[tuple[int, LedgerEntryV1]] = field(default_factory=list)
@@ -176,7 +174,6 @@ class ExecutorService(Service):
                 [CMD_EXECUTE_TRADE],
                 self,
                 self.health,
-                max_records=self.settings.kafka_max_poll_records,
                 commit_interval_ms=self.settings.kafka_commit_interval_ms,
             )
             await loop.run(stop)
@@ -197,7 +194,7 @@ class ExecutorService(Service):
                 await self.venue.start()
             except VenueUnavailableError as exc:
                 log.warning("venue not reachable yet", extra={"error": str(exc)})
-                await _wait(stop, delay)
+                await sleep_unless_stopped(stop, delay)
                 delay = min(delay * 2, self.settings.executor_venue_retry_max_s)
                 continue
             self.health.satisfied("venue")
@@ -230,16 +227,17 @@ class ExecutorService(Service):
                 "seconds": round(report.seconds, 4),
             },
         )
-        leftovers = self.ledger.executing(owned)
-        if leftovers:
-            await self._reconcile_on_assignment(leftovers)
+        if report.leftovers:
+            await self._reconcile_on_assignment(report.leftovers)
 
     async def on_revoked(self, partitions: set[TopicPartition]) -> None:
         released = [tp.partition for tp in partitions if tp.topic == CMD_EXECUTE_TRADE]
         self.ledger.release(released)
         log.info("partitions revoked", extra={"partitions": sorted(released)})
 
-    async def _reconcile_on_assignment(self, leftovers: list[tuple[int, LedgerEntryV1]]) -> None:
+    async def _reconcile_on_assignment(
+        self, leftovers: Sequence[tuple[int, LedgerEntryV1]]
+    ) -> None:
         """Resolve what a crashed owner left ``executing`` that the venue has an answer for.
 
         Entries the venue has never seen stay ``executing``: their commands were not committed,
@@ -269,7 +267,9 @@ class ExecutorService(Service):
         for tp, records in batch.items():
             for record in records:
                 self._classify(plan, tp.partition, record, now)
-        await self.ledger.write(plan.intents)
+        # The intent to execute is durable before any venue call (what ``_reconcile`` adds
+        # later is already ``executing`` in the ledger).
+        await self.ledger.write([(c.partition, c.entry) for c in plan.to_execute])
         IN_FLIGHT.set(len(plan.to_execute) + len(plan.to_reconcile))
         if plan.to_reconcile:
             await self._reconcile(plan, now)
@@ -314,7 +314,7 @@ class ExecutorService(Service):
             return
         assert not isinstance(entry, Settled)  # only final states are kept as summaries
         if entry is not None and entry.state is LedgerState.EXECUTING:
-            plan.to_reconcile.append(_Command(partition, envelope, entry))
+            plan.to_reconcile.append(_Command(partition, entry))
             return
         me = self.settings.instance_id
         if entry is None:
@@ -331,8 +331,7 @@ class ExecutorService(Service):
             )
             return
         executing = states.advance(entry, LedgerState.EXECUTING, at=now, by=me)
-        plan.intents.append((partition, executing))
-        plan.to_execute.append(_Command(partition, envelope, executing))
+        plan.to_execute.append(_Command(partition, executing))
 
     async def _reconcile(self, plan: _BatchPlan, now: datetime) -> None:
         found = await self._with_retries(
@@ -401,7 +400,7 @@ class ExecutorService(Service):
     async def _backoff(self, delay: float) -> None:
         if self._stop.is_set():
             raise ParkedError("venue unavailable during shutdown")
-        await _wait(self._stop, delay)
+        await sleep_unless_stopped(self._stop, delay)
         if self._stop.is_set():
             raise ParkedError("venue unavailable during shutdown")
 
@@ -489,9 +488,3 @@ class ExecutorService(Service):
         await asyncio.gather(
             self.ledger.write(plan.finals), publish_all(self.producer, plan.outgoing)
         )
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep that a stop request cuts short."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

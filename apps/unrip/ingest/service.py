@@ -24,7 +24,7 @@ from unrip.contracts import encode, make_envelope
 from unrip.contracts.ids import new_event_id
 from unrip.runtime.dlq import dead_letter
 from unrip.runtime.kafka import Outgoing, make_producer
-from unrip.runtime.service import Service
+from unrip.runtime.service import Service, sleep_unless_stopped
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import NORM_SWAP_DEMAND, RAW_NEAR_INTENTS_QUOTE
 from unrip.venues.near_intents.feed import FileFeed
@@ -149,8 +149,7 @@ class IngestService(Service):
             else:
                 self.health.wait_for("relay subscribed")
             RELAY_CONNECTED.set(1 if client.connected else 0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=0.5)
+            await sleep_unless_stopped(stop, 0.5)
 
     async def _ingest(
         self, pipeline: _Pipeline, message: ReceivedMessage, source: Literal["relay", "file"]

@@ -77,7 +77,6 @@ class MonitorService(Service):
                 topics,
                 self,
                 self.health,
-                max_records=self.settings.kafka_max_poll_records,
                 commit_interval_ms=self.settings.kafka_commit_interval_ms,
             ).run(stop)
         finally:

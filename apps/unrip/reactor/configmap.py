@@ -25,6 +25,7 @@ from typing import Final, Protocol
 import httpx
 
 from unrip.reactor.strategy import Strategy, parse_strategy
+from unrip.runtime.service import sleep_unless_stopped
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +187,7 @@ class StrategyConfigMap:
     async def poll(self, stop: asyncio.Event) -> None:
         """Read every ``poll_interval_s`` until ``stop`` is set."""
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.poll_interval_s)
+            await sleep_unless_stopped(stop, self.poll_interval_s)
             if not stop.is_set():
                 await self.poll_once()
 

@@ -113,7 +113,6 @@ class ReactorService(Service):
                 [NORM_SWAP_DEMAND, EXEC_TRADE_RESULT],
                 self,
                 self.health,
-                max_records=self.settings.kafka_max_poll_records,
                 commit_interval_ms=self.settings.kafka_commit_interval_ms,
             )
             await loop.run(stop)

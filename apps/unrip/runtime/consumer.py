@@ -70,7 +70,6 @@ class ConsumerLoop:
         handler: BatchHandler,
         health: Health,
         *,
-        max_records: int = 500,
         poll_timeout_ms: int = 100,
         commit_interval_ms: int = 0,
     ) -> None:
@@ -79,7 +78,6 @@ class ConsumerLoop:
         self.handler = handler
         self.health = health
         self.lock = asyncio.Lock()
-        self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
         self.commit_interval_s = commit_interval_ms / 1000
         # Offsets of handled batches (outcomes durable) not yet committed.
@@ -92,9 +90,8 @@ class ConsumerLoop:
         self.consumer.subscribe(self.topics, listener=_Listener(self))
         clock = asyncio.get_running_loop().time
         while not stop.is_set():
-            batch = await self.consumer.getmany(
-                timeout_ms=self.poll_timeout_ms, max_records=self.max_records
-            )
+            # At most the consumer's max_poll_records (UNRIP_KAFKA_MAX_POLL_RECORDS).
+            batch = await self.consumer.getmany(timeout_ms=self.poll_timeout_ms)
             async with self.lock:
                 owned = self.consumer.assignment()
                 batch = {tp: records for tp, records in batch.items() if tp in owned}

@@ -31,6 +31,12 @@ EXIT_FAILED = 1
 EXIT_GRACE_EXCEEDED = 3
 
 
+async def sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep that a stop request cuts short, so pauses never delay a graceful shutdown."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
 class Service(abc.ABC):
     """One unrip service: long-running work plus health and metrics."""
 
