@@ -143,7 +143,13 @@ _DLQS: Final[tuple[TopicSpec, ...]] = tuple(
 )
 
 CATALOGUE: Final[tuple[TopicSpec, ...]] = _PRIMARY + _DLQS
+DLQ_TOPICS: Final[tuple[str, ...]] = tuple(s.name for s in _DLQS)
 BY_NAME: Final[dict[str, TopicSpec]] = {spec.name: spec for spec in CATALOGUE}
+
+
+def demand_key(venue: str, quote_id: str) -> str:
+    """The key of a demand (``norm.swap_demand``) and the name of that demand everywhere."""
+    return f"{venue}:{quote_id}"
 
 
 def spec(name: str) -> TopicSpec:

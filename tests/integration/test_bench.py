@@ -7,7 +7,6 @@ that figures which must agree do agree, and that nothing is left running.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 from unrip.local.bench.report import assess, latency_ratios
+from unrip.local.supervisor import env_without_unrip
 
 ROOT = Path(__file__).parents[2]
 SERVICES = {"ingest", "reactor", "executor", "monitor", "paper-venue"}
@@ -50,7 +50,7 @@ def result() -> dict[str, Any]:
         capture_output=True,
         text=True,
         timeout=300,
-        env={k: v for k, v in os.environ.items() if not k.startswith("UNRIP_")},
+        env=env_without_unrip(),
         check=False,
     )
     assert process.returncode == 0, process.stderr[-3000:]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from unrip.local.supervisor import env_without_unrip
 
 ROOT = Path(__file__).parents[2]
 
@@ -33,7 +33,7 @@ def processes_of(marker: str) -> set[int]:
 
 
 def dev(marker: str, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNRIP_")}
+    env = env_without_unrip()
     # Not an UNRIP_ setting, so the supervisor passes it on to every child it starts.
     env["DEV_TEST_RUN_MARKER"] = marker
     return subprocess.Popen(

@@ -26,7 +26,8 @@ from unrip.runtime.dlq import dead_letter
 from unrip.runtime.kafka import Outgoing, make_producer
 from unrip.runtime.service import Service, sleep_unless_stopped
 from unrip.runtime.settings import ServiceSettings
-from unrip.topics import NORM_SWAP_DEMAND, RAW_NEAR_INTENTS_QUOTE
+from unrip.topics import NORM_SWAP_DEMAND, RAW_NEAR_INTENTS_QUOTE, demand_key
+from unrip.venues.near_intents import VENUE
 from unrip.venues.near_intents.feed import FileFeed
 from unrip.venues.near_intents.frames import ReceivedMessage
 from unrip.venues.near_intents.normalizer import NormalizeError, normalize
@@ -35,7 +36,6 @@ from unrip.venues.near_intents.settings import NearIntentsSettings
 
 log = logging.getLogger(__name__)
 
-VENUE = "near_intents"
 SAMPLE_FEED = (
     Path(__file__).parent.parent / "venues" / "near_intents" / "data" / "sample_feed.jsonl"
 )
@@ -196,7 +196,8 @@ class IngestService(Service):
             causation_id=origin,
         )
         await pipeline.send(Outgoing(RAW_NEAR_INTENTS_QUOTE, normalized.quote_id, raw))
-        await pipeline.send(Outgoing(NORM_SWAP_DEMAND, f"{VENUE}:{normalized.quote_id}", demand))
+        key = demand_key(VENUE, normalized.quote_id)
+        await pipeline.send(Outgoing(NORM_SWAP_DEMAND, key, demand))
         MESSAGES.labels("demand").inc()
 
 

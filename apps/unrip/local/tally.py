@@ -21,11 +21,12 @@ from unrip.contracts import (
 from unrip.runtime.replay import read_to_end
 from unrip.topics import (
     AUDIT_REACTOR_SKIP,
-    CATALOGUE,
     CMD_EXECUTE_TRADE,
+    DLQ_TOPICS,
     EXEC_TRADE_RESULT,
     NORM_SWAP_DEMAND,
     RAW_NEAR_INTENTS_QUOTE,
+    demand_key,
 )
 
 
@@ -33,7 +34,6 @@ from unrip.topics import (
 class Tally:
     raw_events: int = 0
     demands: set[str] = field(default_factory=set)
-    demand_records: int = 0
     commands: dict[str, str] = field(default_factory=dict)  # command_id -> demand key
     skips: dict[str, str] = field(default_factory=dict)  # demand key -> reason
     results: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # cmd -> ids
@@ -91,7 +91,7 @@ async def tally_bus(bootstrap_servers: str) -> Tally:
         CMD_EXECUTE_TRADE,
         AUDIT_REACTOR_SKIP,
         EXEC_TRADE_RESULT,
-        *(s.name for s in CATALOGUE if s.name.startswith("dlq.")),
+        *DLQ_TOPICS,
     ]
     async for record in read_to_end(bootstrap_servers, topics, client_id="unrip-tally"):
         try:
@@ -100,11 +100,10 @@ async def tally_bus(bootstrap_servers: str) -> Tally:
             tally.unreadable[record.topic] += 1
             continue
         payload = envelope.payload
-        key = f"{envelope.venue}:{getattr(payload, 'quote_id', '')}"
+        key = demand_key(envelope.venue, getattr(payload, "quote_id", ""))
         if isinstance(payload, NearIntentsQuoteEventV1):
             tally.raw_events += 1
         elif isinstance(payload, SwapDemandV1):
-            tally.demand_records += 1
             tally.demands.add(key)
         elif isinstance(payload, ExecuteTradeV1):
             tally.commands[payload.command_id] = key

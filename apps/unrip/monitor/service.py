@@ -20,7 +20,6 @@ from unrip.contracts import (
     utc_now,
 )
 from unrip.monitor.stats import PipelineStats
-from unrip.reactor.decision import demand_key
 from unrip.runtime.consumer import Batch, ConsumerLoop
 from unrip.runtime.dlq import dead_letter_record
 from unrip.runtime.kafka import make_consumer, make_producer, publish_all
@@ -28,10 +27,11 @@ from unrip.runtime.service import Service
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import (
     AUDIT_REACTOR_SKIP,
-    CATALOGUE,
     CMD_EXECUTE_TRADE,
+    DLQ_TOPICS,
     EXEC_TRADE_RESULT,
     NORM_SWAP_DEMAND,
+    demand_key,
 )
 
 RESULTS = Counter("unrip_monitor_results_total", "Distinct trade results", ["status"])
@@ -42,8 +42,6 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10),
 )
 FILL_RATE = Gauge("unrip_monitor_fill_rate", "Filled results / all results")
-
-DLQ_TOPICS = tuple(spec.name for spec in CATALOGUE if spec.name.startswith("dlq."))
 
 
 class MonitorSettings(ServiceSettings):
@@ -131,7 +129,6 @@ class MonitorService(Service):
                 payload.notional_usd,
                 latency_ms,
                 payload.reconciled,
-                now,
             )
             if counted:
                 RESULTS.labels(payload.status.value).inc()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -34,8 +33,6 @@ class PipelineStats:
     pnl_usd: Decimal = Decimal(0)
     filled_notional_usd: Decimal = Decimal(0)
     latencies_ms: deque[float] = field(default_factory=deque)
-    first_event_at: datetime | None = None
-    last_result_at: datetime | None = None
 
     def __post_init__(self) -> None:
         self.latencies_ms = deque(maxlen=self.latency_window)
@@ -60,7 +57,6 @@ class PipelineStats:
         notional_usd: Decimal,
         latency_ms: float,
         reconciled: bool,
-        at: datetime,
     ) -> bool:
         """Record a result; False for a copy of one already counted."""
         self.result_copies += 1
@@ -73,7 +69,6 @@ class PipelineStats:
             self.filled_notional_usd += notional_usd
         self.reconciled += int(reconciled)
         self.latencies_ms.append(latency_ms)
-        self.last_result_at = at
         return True
 
     @property

@@ -39,10 +39,6 @@ class Trade:
 Decision = Trade | Skip
 
 
-def demand_key(venue: str, quote_id: str) -> str:
-    return f"{venue}:{quote_id}"
-
-
 @lru_cache(maxsize=4096)
 def _pricing(asset_in: AssetPrice, asset_out: AssetPrice, spread_bps: int) -> Pricing:
     """The command's pricing record, validated once per (prices, spread), not per demand.

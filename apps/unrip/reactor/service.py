@@ -30,7 +30,7 @@ from unrip.reactor.configmap import (
     StrategyConfigMap,
     service_account_namespace,
 )
-from unrip.reactor.decision import Skip, Trade, decide, demand_key
+from unrip.reactor.decision import Skip, Trade, decide
 from unrip.reactor.risk import RiskState
 from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, StrategyFile
 from unrip.runtime.consumer import Batch, ConsumerLoop
@@ -39,7 +39,13 @@ from unrip.runtime.kafka import Outgoing, make_consumer, make_producer, publish_
 from unrip.runtime.replay import read_to_end
 from unrip.runtime.service import Service
 from unrip.runtime.settings import ServiceSettings
-from unrip.topics import AUDIT_REACTOR_SKIP, CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT, NORM_SWAP_DEMAND
+from unrip.topics import (
+    AUDIT_REACTOR_SKIP,
+    CMD_EXECUTE_TRADE,
+    EXEC_TRADE_RESULT,
+    NORM_SWAP_DEMAND,
+    demand_key,
+)
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ def test_copies_and_redeliveries_do_not_inflate_counts() -> None:
         stats.demand("v:q2")
         stats.command("v:q1", "c1")
         stats.skip("v:q2", "max_notional")
-    assert stats.result("c1", "filled", Decimal("0.5"), Decimal(10), 12.0, False, NOW)
-    assert not stats.result("c1", "filled", Decimal("0.5"), Decimal(10), 99.0, False, NOW)
+    assert stats.result("c1", "filled", Decimal("0.5"), Decimal(10), 12.0, False)
+    assert not stats.result("c1", "filled", Decimal("0.5"), Decimal(10), 99.0, False)
     snap = stats.snapshot()
     assert snap["demands"] == 2 and snap["commands"] == 1 and snap["skips"] == 1
     assert snap["skip_reasons"] == {"max_notional": 1}

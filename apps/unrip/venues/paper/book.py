@@ -12,7 +12,7 @@ import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,7 +88,7 @@ class PaperBook:
                         (order.client_order_id, stamp, int(existing is not None)),
                     )
                     if existing is not None:
-                        outcomes.append(_as_duplicate(existing))
+                        outcomes.append(replace(existing, duplicate=True))
                         continue
                     outcome = self._execute(order, now)
                     self._db.execute(
@@ -190,16 +190,3 @@ class PaperBook:
                 "SELECT client_order_id, COUNT(*) FROM submissions GROUP BY client_order_id"
             ).fetchall()
         return {cid: count for cid, count in rows}
-
-
-def _as_duplicate(outcome: VenueOutcome) -> VenueOutcome:
-    return VenueOutcome(
-        outcome.client_order_id,
-        outcome.status,
-        outcome.amount_in,
-        outcome.amount_out,
-        outcome.executed_at,
-        outcome.venue_reference,
-        outcome.reason,
-        duplicate=True,
-    )
