@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 from unrip.local.broker import TansuBroker
-from unrip.local.supervisor import Supervisor, env_without_unrip
+from unrip.local.supervisor import Supervisor, local_env
 from unrip.runtime.kafka import ensure_topics
 from unrip.topics import CATALOGUE
 
@@ -30,13 +30,8 @@ def broker(tmp_path: Path) -> Iterator[TansuBroker]:
 @pytest.fixture
 def services(broker: TansuBroker, tmp_path: Path) -> Iterator[Supervisor]:
     """Start unrip services as real processes against the broker; all stopped afterwards."""
-    env = {
-        **env_without_unrip(),
-        "UNRIP_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-        "UNRIP_KAFKA_SESSION_TIMEOUT_MS": "6000",
-        "UNRIP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-        "UNRIP_SHUTDOWN_GRACE_S": "10",
-    }
-    supervisor = Supervisor(tmp_path, env)
+    supervisor = Supervisor(
+        tmp_path, {**local_env(broker.bootstrap_servers), "UNRIP_SHUTDOWN_GRACE_S": "10"}
+    )
     yield supervisor
     supervisor.stop_all(timeout_s=15)

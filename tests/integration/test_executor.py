@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from unrip.contracts import TradeStatus, encode
-from unrip.local.broker import TansuBroker, free_port
+from unrip.local.broker import TansuBroker
 from unrip.local.supervisor import Supervisor, http_json
 from unrip.runtime.kafka import Outgoing
 from unrip.topics import CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT, dlq_topic
@@ -19,21 +19,10 @@ from tests.integration.helpers import envelopes, eventually, publish, publish_ra
 
 
 def start(services: Supervisor, tmp_path: Path) -> str:
-    venue_port = free_port()
-    services.spawn(
-        "paper-venue",
-        "paper-venue",
-        venue_port,
-        {"UNRIP_PAPER_DB_PATH": str(tmp_path / "venue.sqlite")},
-    )
-    services.spawn(
-        "executor",
-        "executor",
-        free_port(),
-        {"UNRIP_EXECUTOR_PAPER_VENUE_URL": f"http://127.0.0.1:{venue_port}"},
-    )
+    venue = services.spawn_paper_venue(tmp_path / "venue.sqlite")
+    services.spawn_executor("executor", venue.url)
     assert services.wait_ready(["paper-venue", "executor"], timeout_s=60) == []
-    return f"http://127.0.0.1:{venue_port}"
+    return venue.url
 
 
 async def results_by_command(bootstrap: str) -> dict[str, list[bytes]]:
@@ -111,7 +100,7 @@ async def test_a_restarted_executor_answers_old_duplicates_from_the_ledger(
     )
 
     assert services.children["executor"].stop(timeout_s=15) == 0  # SIGTERM: clean exit
-    services.spawn("executor", "executor", free_port(), {"UNRIP_EXECUTOR_PAPER_VENUE_URL": venue})
+    services.spawn_executor("executor", venue)
     assert services.wait_ready(["executor"], timeout_s=60) == []
 
     await publish(

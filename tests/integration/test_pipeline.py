@@ -35,20 +35,9 @@ async def test_feed_to_results_reconciles_exactly(
 ) -> None:
     feed = tmp_path / "feed.jsonl"
     feed_with_poison(feed, 300)
-    venue_port = free_port()
-    services.spawn(
-        "paper-venue",
-        "paper-venue",
-        venue_port,
-        {"UNRIP_PAPER_DB_PATH": str(tmp_path / "venue.sqlite")},
-    )
+    venue = services.spawn_paper_venue(tmp_path / "venue.sqlite")
     for name in ("executor-1", "executor-2"):
-        services.spawn(
-            name,
-            "executor",
-            free_port(),
-            {"UNRIP_EXECUTOR_PAPER_VENUE_URL": f"http://127.0.0.1:{venue_port}"},
-        )
+        services.spawn_executor(name, venue.url)
     services.spawn("reactor", "reactor", free_port())
     monitor = services.spawn("monitor", "monitor", free_port())
     assert (

@@ -87,16 +87,9 @@ def test_executor_refuses_to_run_on_topics_that_are_not_co_partitioned(tmp_path)
             tmp_path,
             {"PATH": "/usr/bin:/bin", "UNRIP_KAFKA_BOOTSTRAP_SERVERS": other.bootstrap_servers},
         )
-        venue = supervisor.spawn(
-            "paper-venue",
-            "paper-venue",
-            free_port(),
-            {"UNRIP_PAPER_DB_PATH": str(tmp_path / "v.sqlite")},
-        )
+        venue = supervisor.spawn_paper_venue(tmp_path / "v.sqlite")
         assert supervisor.wait_ready(["paper-venue"], 30) == []
-        executor = supervisor.spawn(
-            "executor", "executor", free_port(), {"UNRIP_EXECUTOR_PAPER_VENUE_URL": venue.url}
-        )
+        executor = supervisor.spawn_executor("executor", venue.url)
         try:
             assert executor.process is not None
             assert executor.process.wait(timeout=60) == 1

@@ -24,7 +24,7 @@ from typing import Any
 from unrip.contracts import ContractError, TradeResultV1, decode
 from unrip.local.broker import TansuBroker, free_port
 from unrip.local.commands import synthetic_command
-from unrip.local.supervisor import Supervisor, env_without_unrip, http_json
+from unrip.local.supervisor import Supervisor, http_json, local_env
 from unrip.runtime.kafka import Outgoing, ensure_topics, make_producer, publish_all
 from unrip.runtime.replay import read_to_end
 from unrip.runtime.settings import ServiceSettings
@@ -86,10 +86,7 @@ class _Cluster:
     def __init__(self, options: ChaosOptions, bootstrap: str, run_dir: Path) -> None:
         self.options = options
         env = {
-            **env_without_unrip(),
-            "UNRIP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "UNRIP_KAFKA_SESSION_TIMEOUT_MS": str(options.session_timeout_ms),
-            "UNRIP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            **local_env(bootstrap, session_timeout_ms=options.session_timeout_ms),
             "UNRIP_KAFKA_MAX_POLL_RECORDS": "200",
             "UNRIP_SHUTDOWN_GRACE_S": "15",
         }
@@ -103,23 +100,12 @@ class _Cluster:
         self.events.append(f"{time.monotonic() - self.started:7.2f}s {event}")
 
     def start_venue(self, db: Path) -> None:
-        self.supervisor.spawn(
-            "paper-venue",
-            "paper-venue",
-            self.venue_port,
-            {
-                "UNRIP_PAPER_DB_PATH": str(db),
-                "UNRIP_PAPER_LATENCY_MS": str(self.options.venue_latency_ms),
-            },
+        self.supervisor.spawn_paper_venue(
+            db, self.venue_port, {"UNRIP_PAPER_LATENCY_MS": str(self.options.venue_latency_ms)}
         )
 
     def start_executor(self, name: str) -> None:
-        self.supervisor.spawn(
-            name,
-            "executor",
-            free_port(),
-            {"UNRIP_EXECUTOR_PAPER_VENUE_URL": f"http://127.0.0.1:{self.venue_port}"},
-        )
+        self.supervisor.spawn_executor(name, f"http://127.0.0.1:{self.venue_port}")
 
     def wait_ready(self, names: list[str], timeout_s: float = 90) -> None:
         problems = self.supervisor.wait_ready(names, timeout_s)

@@ -26,7 +26,7 @@ from rich.live import Live
 from rich.table import Table
 
 from unrip.local.broker import TansuBroker, free_port
-from unrip.local.supervisor import Supervisor, env_without_unrip, http_json
+from unrip.local.supervisor import Supervisor, http_json, local_env
 from unrip.local.tally import tally_bus
 from unrip.runtime.kafka import ensure_topics
 from unrip.topics import CATALOGUE
@@ -129,30 +129,11 @@ def run_dev(options: DevOptions) -> int:
         if report.mismatched:
             console.print(f"[red]topic mismatch: {report.mismatched}")
             return 2
-        env = {
-            **env_without_unrip(),
-            "UNRIP_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            # A local run wants quick rebalances (Tansu holds JoinGroup half a session).
-            "UNRIP_KAFKA_SESSION_TIMEOUT_MS": "6000",
-            "UNRIP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-            **options.extra_env,
-        }
-        supervisor = Supervisor(run_dir, env)
-        venue_port = free_port()
-        supervisor.spawn(
-            "paper-venue",
-            "paper-venue",
-            venue_port,
-            {"UNRIP_PAPER_DB_PATH": str(run_dir / "paper-venue.sqlite")},
-        )
+        supervisor = Supervisor(run_dir, {**local_env(bootstrap), **options.extra_env})
+        venue = supervisor.spawn_paper_venue(run_dir / "paper-venue.sqlite")
         executors = [f"executor-{i}" for i in range(1, options.executors + 1)]
         for name in executors:
-            supervisor.spawn(
-                name,
-                "executor",
-                free_port(),
-                {"UNRIP_EXECUTOR_PAPER_VENUE_URL": f"http://127.0.0.1:{venue_port}"},
-            )
+            supervisor.spawn_executor(name, venue.url)
         supervisor.spawn("reactor", "reactor", free_port())
         monitor = supervisor.spawn("monitor", "monitor", free_port())
         core = ["paper-venue", *executors, "reactor", "monitor"]

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from unrip.local.broker import free_port
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -134,6 +136,19 @@ class Supervisor:
         self.children[name] = child
         return child
 
+    def spawn_paper_venue(
+        self, db: Path, port: int | None = None, env: Mapping[str, str] | None = None
+    ) -> Child:
+        """The paper venue, its book in ``db``; ``port`` fixed when it must survive restarts."""
+        venue_env = {"UNRIP_PAPER_DB_PATH": str(db), **(env or {})}
+        return self.spawn("paper-venue", "paper-venue", port or free_port(), venue_env)
+
+    def spawn_executor(self, name: str, venue_url: str) -> Child:
+        """An executor trading on the paper venue at ``venue_url``."""
+        return self.spawn(
+            name, "executor", free_port(), {"UNRIP_EXECUTOR_PAPER_VENUE_URL": venue_url}
+        )
+
     def wait_ready(self, names: list[str], timeout_s: float) -> list[str]:
         """Names that did not become ready (empty on success); fails fast on a dead child."""
         deadline = time.monotonic() + timeout_s
@@ -170,3 +185,20 @@ class Supervisor:
 def env_without_unrip() -> dict[str, str]:
     """The parent's environment minus UNRIP_* (a local run sets its own)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("UNRIP_")}
+
+
+# Local runs want quick rebalances: Tansu holds a JoinGroup for half a session.
+LOCAL_SESSION_TIMEOUT_MS = 6000
+LOCAL_HEARTBEAT_INTERVAL_MS = 500
+
+
+def local_env(
+    bootstrap_servers: str, *, session_timeout_ms: int = LOCAL_SESSION_TIMEOUT_MS
+) -> dict[str, str]:
+    """The environment of services on the local broker (``env_without_unrip`` plus these)."""
+    return {
+        **env_without_unrip(),
+        "UNRIP_KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "UNRIP_KAFKA_SESSION_TIMEOUT_MS": str(session_timeout_ms),
+        "UNRIP_KAFKA_HEARTBEAT_INTERVAL_MS": str(LOCAL_HEARTBEAT_INTERVAL_MS),
+    }

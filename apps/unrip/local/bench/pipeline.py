@@ -174,20 +174,9 @@ class Pipeline:
         self.watch: dict[str, int] = {}  # other processes to sample with the services
 
     async def start(self) -> None:
-        venue_port = free_port()
         spawn = self.supervisor.spawn
-        spawn(
-            "paper-venue",
-            "paper-venue",
-            venue_port,
-            {"UNRIP_PAPER_DB_PATH": str(self.run_dir / "paper-venue.sqlite")},
-        )
-        spawn(
-            "executor",
-            "executor",
-            free_port(),
-            {"UNRIP_EXECUTOR_PAPER_VENUE_URL": f"http://127.0.0.1:{venue_port}"},
-        )
+        venue = self.supervisor.spawn_paper_venue(self.run_dir / "paper-venue.sqlite")
+        self.supervisor.spawn_executor("executor", venue.url)
         spawn(
             "reactor",
             "reactor",

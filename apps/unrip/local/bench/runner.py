@@ -34,7 +34,11 @@ from unrip.local.bench.pipeline import RESPONSE_WINDOW_MS, Pipeline, StepResult
 from unrip.local.bench.report import assess
 from unrip.local.bench.sizes import baseline_message_bytes, hop_message_bytes
 from unrip.local.broker import TansuBroker, tansu_binary
-from unrip.local.supervisor import env_without_unrip
+from unrip.local.supervisor import (
+    LOCAL_HEARTBEAT_INTERVAL_MS,
+    LOCAL_SESSION_TIMEOUT_MS,
+    env_without_unrip,
+)
 from unrip.runtime.kafka import ensure_topics
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import CATALOGUE, EXECUTION_PARTITIONS
@@ -114,9 +118,9 @@ def bench_settings(bootstrap: str) -> ServiceSettings:
     """
     local: dict[str, Any] = {}
     if "UNRIP_KAFKA_SESSION_TIMEOUT_MS" not in os.environ:
-        local["kafka_session_timeout_ms"] = 6000  # Tansu holds JoinGroup half a session
+        local["kafka_session_timeout_ms"] = LOCAL_SESSION_TIMEOUT_MS
     if "UNRIP_KAFKA_HEARTBEAT_INTERVAL_MS" not in os.environ:
-        local["kafka_heartbeat_interval_ms"] = 500
+        local["kafka_heartbeat_interval_ms"] = LOCAL_HEARTBEAT_INTERVAL_MS
     return ServiceSettings(kafka_bootstrap_servers=bootstrap, **local)
 
 
