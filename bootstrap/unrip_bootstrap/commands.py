@@ -7,7 +7,6 @@ answer; destructive commands proceed only when the answer is the stack's name.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -190,5 +189,5 @@ def dr(
                 "the next `invoke bootstrap` turns applyServerChanges off again (no server "
                 "rebuild; a config change only)"
             )
-        logging.getLogger("unrip_bootstrap").info("dr %s finished with %s", chosen.key, code)
+        log.info("dr %s finished with %s", chosen.key, code)
         return code

@@ -169,14 +169,13 @@ class StepContext:
         """Forgejo's API as the admin, through a port-forward on its one URL."""
         username = str(self.cluster_output("forgejo_admin_username"))
         password = self.secret(str(self.cluster_output("forgejo_admin_password")))
-        with self.kube().port_forward(
-            names.NAMESPACE_PLATFORM,
-            names.FORGEJO_SERVICE,
-            names.FORGEJO_REGISTRY_NODEPORT,
-            names.FORGEJO_HTTP_PORT,
-        ) as url:
-            client = self.clients.forgejo(url, username, password)
-            try:
-                yield client
-            finally:
-                client.close()
+        with (
+            self.kube().port_forward(
+                names.NAMESPACE_PLATFORM,
+                names.FORGEJO_SERVICE,
+                names.FORGEJO_REGISTRY_NODEPORT,
+                names.FORGEJO_HTTP_PORT,
+            ) as url,
+            self.clients.forgejo(url, username, password) as client,
+        ):
+            yield client

@@ -7,7 +7,6 @@ steps: `run` (converge), `plan` (checks with a Pulumi preview, changes nothing) 
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from typing import Final
@@ -15,9 +14,8 @@ from typing import Final
 from pulumi.automation.errors import CommandError
 
 from unrip_bootstrap.context import StepContext
+from unrip_bootstrap.progress import log
 from unrip_bootstrap.steps.base import BlockedError, Check, Status, Step
-
-log = logging.getLogger("unrip_bootstrap")
 
 PREFLIGHT: Final = "preflight"
 EXIT_OK, EXIT_FAILED, EXIT_NOT_READY = 0, 1, 2

@@ -28,6 +28,3 @@ def all_steps() -> list[Step]:
         DeliverStep(),
         VerifyStep(),
     ]
-
-
-STEP_NAMES = tuple(step.name for step in all_steps())

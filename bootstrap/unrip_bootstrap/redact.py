@@ -49,10 +49,6 @@ class Redactor:
                 text = text.replace(value, MASK)
         return text
 
-    def __contains__(self, value: object) -> bool:
-        with self._lock:
-            return value in self._values
-
 
 class RedactingFormatter(logging.Formatter):
     """Formats the record (traceback included), then masks secrets in the result."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from unrip_platform.hetzner.config import error_location
 
 from unrip_bootstrap.redact import Redactor
 from unrip_bootstrap.secret_groups import (
@@ -116,10 +117,7 @@ def _load_group(
 
 def describe(error: Any) -> str:
     """One validation error as `key[index]: message`, from location and message only."""
-    location = "".join(
-        f"[{part}]" if isinstance(part, int) else (f".{part}" if index else str(part))
-        for index, part in enumerate(error["loc"])
-    )
+    location = error_location(error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "missing":
         message = "required, but missing"

@@ -22,11 +22,11 @@ import base58
 from nacl.exceptions import CryptoError
 from nacl.signing import SigningKey
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from unrip.venues.near_intents.assets import is_account_id
 from unrip_platform.hetzner.ssh_keys import InvalidSshKeyError, parse_ssh_public_key
 
 _HCLOUD_TOKEN = re.compile(r"^[A-Za-z0-9]{64}$")
 _JWT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
-_NEAR_ACCOUNT = re.compile(r"^(([a-z\d]+[-_])*[a-z\d]+\.)*([a-z\d]+[-_])*[a-z\d]+$")
 _BACKEND_SCHEMES: Final = ("file://", "s3://", "gs://", "azblob://", "https://")
 # Hetzner stack keys set from other files (ssh.yaml, operator.yaml) or by the bootstrap itself
 # (protection and rebuilds: `invoke destroy` and `invoke dr` decide those).
@@ -237,7 +237,7 @@ class VenueKeySecrets(_Group):
     @field_validator("solver_account_id")
     @classmethod
     def _account_id(cls, value: str) -> str:
-        if not (2 <= len(value) <= 64 and _NEAR_ACCOUNT.fullmatch(value)):
+        if not is_account_id(value):
             raise ValueError("not a NEAR account id (e.g. solver.near)")
         return value
 

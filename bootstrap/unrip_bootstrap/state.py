@@ -80,10 +80,6 @@ class StateStore:
         data["runs"] = [*data["runs"], record][-20:]
         self._save(data)
 
-    def step(self, name: str) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = self.load()["steps"].get(name)
-        return found
-
     def last_run(self) -> dict[str, Any] | None:
         runs = self.load()["runs"]
         return runs[-1] if runs else None

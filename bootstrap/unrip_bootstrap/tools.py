@@ -19,11 +19,16 @@ from unrip_bootstrap.clients.pulumi_stacks import PULUMI_INSTALL_HINT
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 
 
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    found = _VERSION.search(text)
+    return None if found is None else (int(found[1]), int(found[2]), int(found[3] or 0))
+
+
 def _sdk_minor() -> tuple[int, int, int]:
     """The Pulumi CLI should be at least as new as the SDK the programs use."""
-    found = _VERSION.search(metadata.version("pulumi"))
-    assert found is not None
-    return (int(found[1]), int(found[2]), int(found[3] or 0))
+    version = parse_version(metadata.version("pulumi"))
+    assert version is not None
+    return version
 
 
 def _kubectl_minimum() -> tuple[int, int, int]:
@@ -52,11 +57,6 @@ TOOLS: Final = (
     Tool("git", ("git", "--version"), (2, 31, 0), "install git (apt-get install git)"),
     Tool("ssh", ("ssh", "-V"), (8, 0, 0), "install the OpenSSH client (openssh-client)"),
 )
-
-
-def parse_version(text: str) -> tuple[int, int, int] | None:
-    found = _VERSION.search(text)
-    return None if found is None else (int(found[1]), int(found[2]), int(found[3] or 0))
 
 
 def check_tools(runner: CommandRunner, tools: tuple[Tool, ...] = TOOLS) -> list[str]:

@@ -40,6 +40,19 @@ PUBLIC_KEY = (
 )
 FILE_SECRETS = (HCLOUD_TOKEN, PASSPHRASE, JWT, SIGNING_KEY, PRIVATE_KEY_BODY)
 ALL_SECRETS = FILE_SECRETS + WORLD_SECRETS
+# The bootstrap's steps, in the order a run reports them.
+STEPS = (
+    "preflight",
+    "hetzner",
+    "node",
+    "kubeconfig",
+    "cluster",
+    "app-secrets",
+    "forgejo",
+    "push",
+    "deliver",
+    "verify",
+)
 
 
 def secret_files(private_key: Path) -> dict[str, dict[str, Any]]:

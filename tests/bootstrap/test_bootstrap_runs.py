@@ -13,23 +13,11 @@ import pytest
 import yaml
 from unrip_platform import names
 
-from tests.bootstrap.conftest import Workstation
+from tests.bootstrap.conftest import STEPS, Workstation
 from tests.bootstrap.world import ENDPOINT, IMAGE_PREFIX, World, fake_clients
 
 pytestmark = pytest.mark.platform
 
-STEPS = (
-    "preflight",
-    "hetzner",
-    "node",
-    "kubeconfig",
-    "cluster",
-    "app-secrets",
-    "forgejo",
-    "push",
-    "deliver",
-    "verify",
-)
 ACTIONS_SECRETS = sorted(
     [
         names.ACTIONS_SECRET_DEPLOYER_TOKEN,

@@ -6,7 +6,7 @@ import pytest
 from unrip_bootstrap.recovery import parse_k3s_token
 from unrip_bootstrap.steps.base import StepFailedError
 
-from tests.bootstrap.conftest import Workstation
+from tests.bootstrap.conftest import STEPS, Workstation
 from tests.bootstrap.test_bootstrap_runs import outcomes
 from tests.bootstrap.world import K3S_TOKEN
 
@@ -182,18 +182,7 @@ def test_status_reports_every_layer_and_changes_nothing(converged: Workstation) 
     assert converged.status() == 0
 
     printed = converged.printed()
-    for layer in (
-        "preflight",
-        "hetzner",
-        "node",
-        "kubeconfig",
-        "cluster",
-        "app-secrets",
-        "forgejo",
-        "push",
-        "deliver",
-        "verify",
-    ):
+    for layer in STEPS:
         assert f"│ {layer}" in printed
     assert "last run" in printed and "converged" in printed
     assert converged.world.mutations == before

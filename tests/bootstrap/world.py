@@ -274,10 +274,6 @@ class FakeStack:
             self.world.mutate(f"{self.project}.config:{','.join(sorted(values))}")
             self.world.configs.setdefault(self._key, {}).update(values)
 
-    def remove_config(self, keys: Sequence[str]) -> None:
-        for key in keys:
-            self.world.configs.get(self._key, {}).pop(key, None)
-
     def _missing(self) -> int:
         world = self.world
         if self.project == "hetzner":

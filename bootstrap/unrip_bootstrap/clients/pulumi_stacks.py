@@ -6,7 +6,7 @@ constructor. `AutomationStack` turns that into a message that says what to insta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -68,8 +68,6 @@ class StackDriver(Protocol):
     def get_config(self) -> dict[str, ConfigEntry]: ...
 
     def set_config(self, values: Mapping[str, ConfigEntry]) -> None: ...
-
-    def remove_config(self, keys: Sequence[str]) -> None: ...
 
     def preview(self, *, refresh: bool) -> ChangeSummary: ...
 
@@ -156,10 +154,6 @@ class AutomationStack:
                 for key, entry in values.items()
             }
             self.workspace().set_all_config(self.stack, config)
-
-    def remove_config(self, keys: Sequence[str]) -> None:
-        if keys:
-            self.workspace().remove_all_config(self.stack, list(keys))
 
     def preview(self, *, refresh: bool) -> ChangeSummary:
         result = self._selected().preview(refresh=refresh, color="never")

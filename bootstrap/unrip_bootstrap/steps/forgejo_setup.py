@@ -72,17 +72,29 @@ def _missing_setup(ctx: StepContext, forgejo: ForgejoClient) -> list[str]:
     for name, value in deployer.items():
         if name not in present or not ctx.state.fingerprint_matches(name, value):
             changes.append(f"set Actions secret {name}")
-    registry = {names.ACTIONS_SECRET_REGISTRY_USER, names.ACTIONS_SECRET_REGISTRY_PASSWORD}
-    has_token = any(t.get("name") == REGISTRY_TOKEN_NAME for t in forgejo.list_tokens())
-    user_current = ctx.state.fingerprint_matches(
-        names.ACTIONS_SECRET_REGISTRY_USER, forgejo.username
-    )
-    if not (registry <= present and has_token and user_current):
+    if not _registry_current(ctx, forgejo, present, _registry_tokens(forgejo)):
         changes.append(
             f"create access token {REGISTRY_TOKEN_NAME} and set Actions secrets "
             f"{names.ACTIONS_SECRET_REGISTRY_USER}, {names.ACTIONS_SECRET_REGISTRY_PASSWORD}"
         )
     return changes
+
+
+def _registry_tokens(forgejo: ForgejoClient) -> list[dict[str, Any]]:
+    """The admin's access tokens named REGISTRY_TOKEN_NAME."""
+    return [t for t in forgejo.list_tokens() if t.get("name") == REGISTRY_TOKEN_NAME]
+
+
+def _registry_current(
+    ctx: StepContext, forgejo: ForgejoClient, present: set[str], tokens: list[dict[str, Any]]
+) -> bool:
+    """Whether both registry Actions secrets exist, a registry token backs them, and the user
+    secret was written for this admin."""
+    registry = {names.ACTIONS_SECRET_REGISTRY_USER, names.ACTIONS_SECRET_REGISTRY_PASSWORD}
+    user_current = ctx.state.fingerprint_matches(
+        names.ACTIONS_SECRET_REGISTRY_USER, forgejo.username
+    )
+    return registry <= present and bool(tokens) and user_current
 
 
 class ForgejoStep:
@@ -168,9 +180,8 @@ class ForgejoStep:
     def _registry_secrets(ctx: StepContext, forgejo: ForgejoClient) -> list[str]:
         user, password = names.ACTIONS_SECRET_REGISTRY_USER, names.ACTIONS_SECRET_REGISTRY_PASSWORD
         present = forgejo.list_actions_secrets(ORG, REPO)
-        tokens = [t for t in forgejo.list_tokens() if t.get("name") == REGISTRY_TOKEN_NAME]
-        user_current = ctx.state.fingerprint_matches(user, forgejo.username)
-        if {user, password} <= present and tokens and user_current:
+        tokens = _registry_tokens(forgejo)
+        if _registry_current(ctx, forgejo, present, tokens):
             return []
         for token in tokens:  # its value cannot be read back: replace it
             forgejo.delete_token(int(token["id"]))

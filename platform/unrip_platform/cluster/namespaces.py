@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from unrip_platform import names
-from unrip_platform.cluster.common import Manifest, labels, selector
+from unrip_platform.cluster.common import Manifest, labels, metadata, selector
 from unrip_platform.cluster.settings import NetworkSettings
 
 NAMESPACE_LABEL: Final = "kubernetes.io/metadata.name"
@@ -51,7 +51,7 @@ def _policy(name: str, namespace: str, spec: dict[str, Any]) -> Manifest:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "network")},
+        "metadata": metadata(name, namespace, "network"),
         "spec": spec,
     }
 

@@ -39,7 +39,7 @@ from unrip_platform.cluster.common import (
     service_account,
     tcp_probe,
 )
-from unrip_platform.cluster.forgejo import RUNNER_SECRET
+from unrip_platform.cluster.forgejo import RUNNER_SECRET, RUNNER_SECRET_DIR
 from unrip_platform.cluster.namespaces import RUNNER_APP
 from unrip_platform.cluster.settings import ClusterSettings, Resources
 
@@ -127,7 +127,7 @@ def deployment(settings: ClusterSettings) -> Manifest:
     register = (
         f"mkdir -p {DATA_DIR}/home {DATA_DIR}/workdir && "
         f"exec forgejo-runner create-runner-file --instance {names.FORGEJO_IN_CLUSTER_URL} "
-        f'--name {shlex.quote(runner.name)} --secret "$(cat /etc/forgejo/runner/runner-secret)"'
+        f'--name {shlex.quote(runner.name)} --secret "$(cat {RUNNER_SECRET_DIR}/runner-secret)"'
     )
     env = [
         {"name": "HOME", "value": f"{DATA_DIR}/home"},
@@ -168,7 +168,7 @@ def deployment(settings: ClusterSettings) -> Manifest:
                             "resources": resources(SMALL),
                             "volumeMounts": [
                                 mount("data", DATA_DIR),
-                                mount("runner-secret", "/etc/forgejo/runner", read_only=True),
+                                mount("runner-secret", RUNNER_SECRET_DIR, read_only=True),
                             ],
                         },
                     ],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, TypeAlias
 
 import pulumi
@@ -319,11 +319,16 @@ def _describe_all(errors: list[Any], already_reported: set[str]) -> list[str]:
     ]
 
 
-def _describe(error: Any) -> str:
-    location = "".join(
+def error_location(loc: Sequence[int | str]) -> str:
+    """A pydantic error location as `key.field[index]` (empty for the model itself)."""
+    return "".join(
         f"[{part}]" if isinstance(part, int) else (f".{part}" if index else str(part))
-        for index, part in enumerate(error["loc"])
+        for index, part in enumerate(loc)
     )
+
+
+def _describe(error: Any) -> str:
+    location = error_location(error["loc"])
     key = f"{PROJECT}:{location}" if location else PROJECT
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "missing":

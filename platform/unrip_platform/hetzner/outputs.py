@@ -14,6 +14,7 @@ import pulumi
 
 from unrip_platform.hetzner.cloud_init import BOOT_FAILURE_MARKER
 from unrip_platform.hetzner.cluster import K3sCluster
+from unrip_platform.hetzner.config import config_key
 from unrip_platform.names import (
     BOOT_MARKER,
     DATA_MOUNT,
@@ -24,6 +25,10 @@ from unrip_platform.names import (
 
 # k3s writes its kubeconfig pointing at the API on loopback; clients elsewhere use the stable IP.
 K3S_KUBECONFIG_SERVER: Final = f"https://127.0.0.1:{KUBE_API_PORT}"
+
+# Stack output name of a HetznerStackOutputs field: `server_ipv4` -> `serverIpv4`, spelt like
+# the config keys (tests import it under this name).
+output_name = config_key
 
 
 @dataclass(frozen=True)
@@ -56,12 +61,12 @@ class HetznerStackOutputs:
         """Parse `stack.outputs()` (values or Automation API OutputValues); missing keys fail
         with the list of what is missing, e.g. when the stack was never brought up."""
         values = {key: getattr(value, "value", value) for key, value in outputs.items()}
-        missing = [output_name(f.name) for f in fields(cls) if output_name(f.name) not in values]
+        missing = [config_key(f.name) for f in fields(cls) if config_key(f.name) not in values]
         if missing:
             raise KeyError(f"the Hetzner stack has no outputs {', '.join(missing)}; run pulumi up")
         kwargs: dict[str, Any] = {}
         for field in fields(cls):
-            value = values[output_name(field.name)]
+            value = values[config_key(field.name)]
             if field.type == "int":
                 value = int(value)
             elif field.type == "list[str]":
@@ -70,12 +75,6 @@ class HetznerStackOutputs:
                 value = str(value)
             kwargs[field.name] = value
         return cls(**kwargs)
-
-
-def output_name(field_name: str) -> str:
-    """Stack output name of a HetznerStackOutputs field: `server_ipv4` -> `serverIpv4`."""
-    first, *rest = field_name.split("_")
-    return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def stack_outputs(cluster: K3sCluster) -> dict[str, Any]:
@@ -109,7 +108,7 @@ def stack_outputs(cluster: K3sCluster) -> dict[str, Any]:
         "firewall_id": cluster.network.firewall.id.apply(int),
         "primary_ip_id": server.primary_ip.id.apply(int),
     }
-    return {output_name(key): value for key, value in outputs.items()}
+    return {config_key(key): value for key, value in outputs.items()}
 
 
 def kubeconfig_fetch_command(ipv4: str, name_prefix: str) -> str:
