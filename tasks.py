@@ -14,13 +14,17 @@ PY = sys.executable
 
 @task
 def lint(c: Context) -> None:
-    """ruff (lint + format check) and mypy (strict) over the whole repository."""
+    """ruff (lint + format check), mypy (strict) and the import contracts (import-linter)."""
     c.run(f"{PY} -m ruff check .", echo=True, pty=False)
     c.run(f"{PY} -m ruff format --check .", echo=True, pty=False)
     roots = [
-        d for d in ("apps", "platform", "bootstrap", "ci", "tests") if any(Path(d).rglob("*.py"))
+        d
+        for d in ("apps", "platform", "bootstrap", "dev", "ci", "tests")
+        if any(Path(d).rglob("*.py"))
     ]
     c.run(f"{PY} -m mypy {' '.join(roots)} tasks.py", echo=True, pty=False)
+    # The architecture's import contracts ([tool.importlinter] in pyproject.toml).
+    c.run(f"{Path(PY).with_name('lint-imports')} --no-cache", echo=True, pty=False)
 
 
 @task(help={"k": "only tests matching this expression", "fast": "skip integration/chaos tests"})
@@ -63,7 +67,7 @@ def dev(
     executors: int = 1,
 ) -> None:
     """Run the whole pipeline locally: embedded broker, topics, every service as a process."""
-    from unrip.local.dev import DevOptions, choose_source, run_dev
+    from unrip_dev.dev import DevOptions, choose_source, run_dev
 
     if pace not in ("recorded", "fast"):
         raise SystemExit(f"--pace must be recorded or fast, not {pace!r}")
@@ -113,7 +117,7 @@ def chaos(
     """Kill executors while they work; prove no trade was executed twice or lost."""
     import json as json_module
 
-    from unrip.local.chaos import ChaosOptions, run_chaos
+    from unrip_dev.chaos import ChaosOptions, run_chaos
 
     report = run_chaos(
         ChaosOptions(
@@ -260,8 +264,8 @@ def bench(
     import json as json_module
 
     from rich.console import Console
-    from unrip.local.bench.report import print_tables
-    from unrip.local.bench.runner import BenchOptions, run_bench
+    from unrip_dev.bench.report import print_tables
+    from unrip_dev.bench.runner import BenchOptions, run_bench
 
     progress = Console(stderr=True)
     document = run_bench(

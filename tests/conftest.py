@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from unrip.local.broker import TansuBroker
-from unrip.local.supervisor import Supervisor, local_env
 from unrip.runtime.kafka import ensure_topics
 from unrip.topics import CATALOGUE
+from unrip_dev.broker import TansuBroker
+from unrip_dev.supervisor import Supervisor, local_env
 
 # Property tests check behaviour, not speed: a per-example deadline is a timing assertion, and
 # on shared, noisy machines it fails for reasons that have nothing to do with the code.

@@ -22,7 +22,8 @@ SERVICES = ("ingest", "reactor", "executor", "monitor", "paper-venue")
 def _build(name: str) -> Service:
     # Imported lazily: a service's process loads only its own code.
     if name == "ingest":
-        from unrip.ingest.service import IngestService, IngestSettings
+        from unrip.ingest.service import IngestService
+        from unrip.ingest.settings import IngestSettings
 
         return IngestService(IngestSettings())
     if name == "reactor":
@@ -30,7 +31,8 @@ def _build(name: str) -> Service:
 
         return ReactorService(ReactorSettings())
     if name == "executor":
-        from unrip.executor.service import ExecutorService, ExecutorSettings
+        from unrip.executor.service import ExecutorService
+        from unrip.executor.settings import ExecutorSettings
 
         return ExecutorService(ExecutorSettings())
     if name == "monitor":

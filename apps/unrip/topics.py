@@ -144,6 +144,7 @@ _DLQS: Final[tuple[TopicSpec, ...]] = tuple(
 
 CATALOGUE: Final[tuple[TopicSpec, ...]] = _PRIMARY + _DLQS
 DLQ_TOPICS: Final[tuple[str, ...]] = tuple(s.name for s in _DLQS)
+RAW_TOPICS: Final[tuple[str, ...]] = tuple(s.name for s in _PRIMARY if s.name.startswith("raw."))
 BY_NAME: Final[dict[str, TopicSpec]] = {spec.name: spec for spec in CATALOGUE}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from unrip.local.chaos import ChaosOptions, run_chaos
+from unrip_dev.chaos import ChaosOptions, run_chaos
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(600)]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from unrip.local.bench.report import assess, latency_ratios
-from unrip.local.supervisor import env_without_unrip
+from unrip_dev.bench.report import assess, latency_ratios
+from unrip_dev.supervisor import env_without_unrip
 
 ROOT = Path(__file__).parents[2]
 SERVICES = {"ingest", "reactor", "executor", "monitor", "paper-venue"}

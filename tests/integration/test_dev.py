@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from unrip.local.supervisor import env_without_unrip
+from unrip_dev.supervisor import env_without_unrip
 
 ROOT = Path(__file__).parents[2]
 

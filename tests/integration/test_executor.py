@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from unrip.contracts import TradeStatus, encode
-from unrip.local.broker import TansuBroker
-from unrip.local.supervisor import Supervisor, http_json
 from unrip.runtime.kafka import Outgoing
 from unrip.topics import CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT, dlq_topic
+from unrip_dev.broker import TansuBroker
+from unrip_dev.supervisor import Supervisor, http_json
 
 from tests.factories import command, envelope_of
 from tests.integration.helpers import envelopes, eventually, publish, publish_raw, records

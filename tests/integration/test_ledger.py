@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from unrip.contracts import LedgerEntryV1, LedgerState
 from unrip.executor import states
 from unrip.executor.ledger import Ledger, Settled
-from unrip.local.broker import TansuBroker
+from unrip_dev.broker import TansuBroker
 
 from tests.factories import command
 

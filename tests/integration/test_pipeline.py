@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from unrip.local.broker import TansuBroker, free_port
-from unrip.local.supervisor import Supervisor, http_json
-from unrip.local.tally import Tally, tally_bus
-from unrip.venues.near_intents.feed import format_line
+from unrip.venues.feed import format_line
+from unrip_dev.broker import TansuBroker, free_port
+from unrip_dev.supervisor import Supervisor, http_json
+from unrip_dev.tally import Tally, tally_bus
 
 from tests.integration.helpers import eventually
 

@@ -6,11 +6,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from unrip.local.broker import TansuBroker, free_port
-from unrip.local.supervisor import Supervisor
 from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH
 from unrip.runtime.kafka import Outgoing
 from unrip.topics import AUDIT_REACTOR_SKIP, CMD_EXECUTE_TRADE, NORM_SWAP_DEMAND, dlq_topic
+from unrip_dev.broker import TansuBroker, free_port
+from unrip_dev.supervisor import Supervisor
 
 from tests.factories import demand, envelope_of
 from tests.integration.helpers import envelopes, eventually, publish, publish_raw

@@ -10,8 +10,8 @@ import sys
 import time
 
 import pytest
-from unrip.local.broker import TansuBroker, free_port
-from unrip.local.supervisor import Supervisor, http_json, http_text
+from unrip_dev.broker import TansuBroker, free_port
+from unrip_dev.supervisor import Supervisor, http_json, http_text
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -41,17 +41,19 @@ def test_readiness_is_false_until_partitions_are_assigned(
     broker: TansuBroker, services: Supervisor
 ) -> None:
     child = services.spawn("monitor", "monitor", free_port())
-    seen_not_ready = None
+    reasons_seen: list[list[str]] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status, body = http_json(f"{child.url}/readyz")
         if status == 503:
-            seen_not_ready = body
+            assert body["status"] == "not ready"
+            reasons_seen.append(body["reasons"])
         if status == 200:
             break
-        time.sleep(0.05)
+        time.sleep(0.05)  # polling the probe while the consumer joins its group
     assert status == 200
-    assert seen_not_ready is not None and seen_not_ready["status"] == "not ready"
+    # The probe said why: the group had not assigned the monitor its partitions yet.
+    assert any("partitions assigned" in reasons for reasons in reasons_seen), reasons_seen
 
 
 def test_bad_configuration_is_refused_with_the_variable_named_and_the_value_hidden() -> None:

@@ -100,11 +100,32 @@ def test_garbage_is_rejected_not_crashed_on(value: bytes, code: str) -> None:
     assert caught.value.code == code
 
 
-def test_headers_that_disagree_with_the_body_are_rejected() -> None:
+def test_headers_that_disagree_with_the_body_are_rejected_as_a_mismatch() -> None:
     value, _ = encode(envelope_of(demand()))
     with pytest.raises(ContractError) as caught:
         decode(value, [("event_type", b"execute_trade"), ("schema_version", b"1")])
-    assert caught.value.code in {"invalid", "header_mismatch"}
+    assert caught.value.code == "header_mismatch"
+    assert "execute_trade" in caught.value.detail and "swap_demand" in caught.value.detail
+
+
+def test_a_body_that_is_its_headers_schema_but_another_version_is_a_mismatch() -> None:
+    value, _ = encode(envelope_of(demand()))
+    body = json.loads(value)
+    body["schema_version"] = 2
+    with pytest.raises(ContractError) as caught:
+        decode(
+            json.dumps(body).encode(), [("event_type", b"swap_demand"), ("schema_version", b"1")]
+        )
+    assert caught.value.code == "header_mismatch"
+
+
+def test_a_record_that_is_invalid_under_its_own_schema_is_invalid_not_a_mismatch() -> None:
+    value, headers = encode(envelope_of(demand()))
+    body = json.loads(value)
+    body["payload"]["exact_amount_in"] = "-1"
+    with pytest.raises(ContractError) as caught:
+        decode(json.dumps(body).encode(), headers)
+    assert caught.value.code == "invalid"
 
 
 def test_a_consumer_can_limit_what_it_accepts() -> None:

@@ -17,7 +17,6 @@ from unrip.contracts.payloads import (
     DeadLetterV1,
     ExecuteTradeV1,
     LedgerEntryV1,
-    NearIntentsQuoteEventV1,
     ReactorSkipV1,
     SwapDemandV1,
     TradeResultV1,
@@ -39,7 +38,6 @@ def register(*payload_types: type[Payload]) -> None:
 
 
 register(
-    NearIntentsQuoteEventV1,
     SwapDemandV1,
     ExecuteTradeV1,
     TradeResultV1,
@@ -121,6 +119,8 @@ def decode(
             model.model_validate(body) if body is not None else model.model_validate_json(value)
         )
     except ValidationError as exc:
+        if body is None:
+            _check_body_agrees(value, event_type, version)
         raise ContractError("invalid", _summarise(exc)) from None
     if envelope.event_type != event_type or envelope.schema_version != version:
         raise ContractError(
@@ -129,6 +129,22 @@ def decode(
             f"{envelope.event_type} v{envelope.schema_version}",
         )
     return envelope
+
+
+def _check_body_agrees(value: bytes, event_type: str, version: int) -> None:
+    """On a record that failed its headers' schema: was it another schema altogether?"""
+    try:
+        body = json.loads(value)
+    except ValueError:
+        return
+    if not isinstance(body, dict):
+        return
+    said = (body.get("event_type"), body.get("schema_version"))
+    if said != (event_type, version):
+        raise ContractError(
+            "header_mismatch",
+            f"headers say {event_type} v{version}, body says {said[0]} v{said[1]}",
+        )
 
 
 def _summarise(exc: ValidationError, limit: int = 5) -> str:

@@ -44,20 +44,6 @@ class SwapKind(StrEnum):
     EXACT_OUT = "exact_out"  # the requester fixes what they get; we quote what they give
 
 
-# --- raw.* -------------------------------------------------------------------------------
-
-
-class NearIntentsQuoteEventV1(Payload):
-    """A quote event from the NEAR Intents solver relay; the exact text is in ``raw``."""
-
-    EVENT_TYPE = "near_intents.quote_event"
-    SCHEMA_VERSION = 1
-
-    source: Literal["relay", "file"]
-    subscription: str | None = None
-    quote_id: str | None = None
-
-
 # --- norm.* ------------------------------------------------------------------------------
 
 

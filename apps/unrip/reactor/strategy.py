@@ -53,7 +53,6 @@ class Strategy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     strategy_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    venue: str = Field(min_length=1)
     spread_bps: int = Field(ge=0, le=5000)
     min_notional_usd: NonNegativeUsd = Decimal(0)
     quote_validity_ms: int = Field(default=60_000, ge=0)

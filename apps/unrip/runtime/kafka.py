@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,19 @@ class Outgoing:
     partition: int | None = None
 
 
+async def _send(producer: AIOKafkaProducer, record: Outgoing) -> asyncio.Future[RecordMetadata]:
+    """Queue one record; the future resolves when the broker has acknowledged it."""
+    value, headers = encode(record.envelope)
+    future: asyncio.Future[RecordMetadata] = await producer.send(
+        record.topic,
+        value=value,
+        key=record.key.encode() if record.key is not None else None,
+        headers=headers,
+        partition=record.partition,
+    )
+    return future
+
+
 async def publish_all(
     producer: AIOKafkaProducer, records: Iterable[Outgoing]
 ) -> list[RecordMetadata]:
@@ -76,21 +90,35 @@ async def publish_all(
     input offsets only after this returns, so nothing is acknowledged upstream unless it is
     durably downstream.
     """
-    futures = []
-    for record in records:
-        value, headers = encode(record.envelope)
-        futures.append(
-            await producer.send(
-                record.topic,
-                value=value,
-                key=record.key.encode() if record.key is not None else None,
-                headers=headers,
-                partition=record.partition,
-            )
-        )
+    futures = [await _send(producer, record) for record in records]
     if not futures:
         return []
     return list(await asyncio.gather(*futures))
+
+
+class Publisher:
+    """A stream of sends that never waits per record, with a bound on unacknowledged ones.
+
+    For producers with no input offsets to commit (the ingest): each ``send`` returns once
+    the record is queued, waiting only while ``max_in_flight`` acknowledgements are
+    outstanding (back-pressure). A failed delivery raises from a later ``send`` or ``flush``,
+    so it stops the service instead of being dropped silently.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer, max_in_flight: int) -> None:
+        self._producer = producer
+        self._max = max_in_flight
+        self._pending: deque[asyncio.Future[RecordMetadata]] = deque()
+
+    async def send(self, record: Outgoing) -> None:
+        self._pending.append(await _send(self._producer, record))
+        while self._pending and (self._pending[0].done() or len(self._pending) > self._max):
+            await self._pending.popleft()
+
+    async def flush(self) -> None:
+        """Wait until everything sent so far is acknowledged."""
+        while self._pending:
+            await self._pending.popleft()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ class OrderStatus(StrEnum):
     REJECTED = "rejected"  # refused by the venue (bad order, expired, risk)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VenueOrder:
     client_order_id: str
     command_id: str
@@ -38,7 +38,7 @@ class VenueOrder:
     kind: SwapKind | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VenueOutcome:
     client_order_id: str
     status: OrderStatus

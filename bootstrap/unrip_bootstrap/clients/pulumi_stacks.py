@@ -84,10 +84,6 @@ class StackDriver(Protocol):
     def import_state(self, deployment: Mapping[str, Any]) -> None: ...
 
 
-class StackFactory(Protocol):
-    def __call__(self, project: str) -> StackDriver: ...
-
-
 class AutomationStack:
     """A local-program stack (`platform/<project>/`) driven by `pulumi.automation`."""
 

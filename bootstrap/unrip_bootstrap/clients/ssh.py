@@ -15,10 +15,6 @@ from unrip_bootstrap.clients.process import CommandResult, CommandRunner
 SSH_CONNECTION_FAILED: Final = 255
 
 
-class SshError(RuntimeError):
-    """ssh could not run the command on the node."""
-
-
 class Ssh(Protocol):
     def run(self, command: str, *, timeout_s: float = 60) -> CommandResult: ...
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic_settings import BaseSettings
 from unrip.cli import SERVICES
-from unrip.executor.service import ExecutorSettings
+from unrip.executor.settings import ExecutorSettings
+from unrip.ingest.settings import IngestSettings
 from unrip.monitor.service import MonitorSettings
 from unrip.reactor.service import ReactorSettings
 from unrip.reactor.strategy import parse_strategy
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import EXECUTION_PARTITIONS
+from unrip.venues import registry
 from unrip.venues.paper.server import PaperVenueSettings
 from unrip_platform import names
 from unrip_platform.delivery import checks
@@ -22,6 +25,7 @@ pytestmark = pytest.mark.platform
 
 APPS = names.NAMESPACE_APPS
 SETTINGS: dict[str, type[ServiceSettings]] = {
+    "ingest": IngestSettings,
     "reactor": ReactorSettings,
     "executor": ExecutorSettings,
     "monitor": MonitorSettings,
@@ -182,12 +186,25 @@ def test_the_reactor_and_the_paper_venue_never_run_twice(
         assert claims == ["data"] and db_path.startswith(mounts["data"] + "/"), overlay
 
 
-def settings_of(service: str) -> type[ServiceSettings]:
-    if service == "ingest":  # imports the NEAR Intents adapter, which may not be installed
-        module = pytest.importorskip("unrip.ingest.service")
-        ingest: type[ServiceSettings] = module.IngestSettings
-        return ingest
-    return SETTINGS[service]
+# The setting that names a service's venue; the venue's own settings are read there too.
+VENUE_SETTING = {"ingest": "ingest_venue", "executor": "executor_venue"}
+
+
+def env_names(settings: type[BaseSettings]) -> set[str]:
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    return {f"{prefix}{field}".upper() for field in settings.model_fields}
+
+
+def known_env(service: str, values: dict[str, str]) -> set[str]:
+    """Every variable the service reads: its own settings and its venue plug-in's settings."""
+    settings = SETTINGS[service]
+    known = env_names(settings)
+    field = VENUE_SETTING.get(service)
+    if field is not None:
+        venue = values.get(f"UNRIP_{field.upper()}", settings.model_fields[field].default)
+        for venue_settings in registry.load(venue).settings:
+            known |= env_names(venue_settings)
+    return known
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -195,20 +212,25 @@ def test_env_names_are_settings_the_services_read(
     rendered: dict[str, list[Manifest]], service: str
 ) -> None:
     """The settings ignore unknown variables, so a misspelt name would be silently dropped."""
-    settings = settings_of(service)
     for overlay, manifests in rendered.items():
         for workload in app_workloads(manifests):
             (main,) = containers(workload, init=False)
             if main["args"][0] != service:
                 continue
-            known = {f"UNRIP_{field.upper()}" for field in settings.model_fields}
-            names_used = set(env(main))
+            values = {k: v for k, v in env(main).items() if isinstance(v, str)}
             for source in main.get("envFrom", []):
-                names_used |= set(
-                    by_name(manifests, "ConfigMap", source["configMapRef"]["name"])["data"]
-                )
-            unknown = {n for n in names_used - known if not n.startswith("UNRIP_NEAR_INTENTS_")}
+                values |= by_name(manifests, "ConfigMap", source["configMapRef"]["name"])["data"]
+            names_used = set(env(main)) | set(values)
+            unknown = names_used - known_env(service, values)
             assert not unknown, (overlay, service_of(workload), unknown)
+
+
+def test_a_misspelt_venue_variable_is_caught() -> None:
+    values = {"UNRIP_INGEST_VENUE": "near_intents"}
+    known = known_env("ingest", values)
+    assert "UNRIP_NEAR_INTENTS_JWT" in known and "UNRIP_INGEST_FEED_PATH" in known
+    assert "UNRIP_NEAR_INTENTS_JTW" not in known
+    assert "UNRIP_PAPER_VENUE_URL" not in known  # another venue's settings are not the ingest's
 
 
 def test_the_services_use_the_clusters_kafka(rendered: dict[str, list[Manifest]]) -> None:
@@ -233,7 +255,8 @@ def test_the_ingest_reads_the_relay_in_production_and_a_recording_locally(
             0
         ]
     )
-    assert production["UNRIP_INGEST_SOURCE"] == "relay"
+    assert production["UNRIP_INGEST_SOURCE"] == "live"
+    assert production["UNRIP_INGEST_VENUE"] == "near_intents"
     local = env(
         containers(by_name(rendered[names.OVERLAY_LOCAL], "Deployment", "ingest"), init=False)[0]
     )

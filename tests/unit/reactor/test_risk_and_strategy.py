@@ -41,6 +41,15 @@ def test_the_shipped_strategy_is_valid() -> None:
     assert "nep141:wrap.near" in strategy.assets
 
 
+def test_the_clusters_strategy_configmap_is_the_shipped_strategy_byte_for_byte() -> None:
+    # kustomize cannot read files outside its root, so the manifest keeps a copy; this keeps
+    # the two from drifting (a local run and the cluster would otherwise trade differently).
+    configmap_file = Path(__file__).parents[3] / "manifests/base/reactor/strategy.yaml"
+    assert configmap_file.read_bytes() == DEFAULT_STRATEGY_PATH.read_bytes(), (
+        "copy apps/unrip/reactor/default_strategy.yaml to manifests/base/reactor/strategy.yaml"
+    )
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

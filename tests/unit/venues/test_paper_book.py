@@ -14,7 +14,15 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 def order(cid: str, deadline: datetime | None = None) -> VenueOrder:
     return VenueOrder(
-        cid, f"cmd-{cid}", f"q-{cid}", "a", "b", 100, 200, deadline or NOW + timedelta(seconds=5), 0
+        client_order_id=cid,
+        command_id=f"cmd-{cid}",
+        quote_id=f"q-{cid}",
+        asset_in="a",
+        asset_out="b",
+        amount_in=100,
+        amount_out=200,
+        deadline=deadline or NOW + timedelta(seconds=5),
+        quote_validity_ms=0,
     )
 
 

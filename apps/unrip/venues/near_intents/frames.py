@@ -1,23 +1,9 @@
-"""The unit the relay client and the file feed both produce: one websocket frame, verbatim."""
+"""Relay frames: the fields of an event, in either of the forms the relay has sent."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-
-
-@dataclass(frozen=True, slots=True)
-class ReceivedMessage:
-    """One text frame exactly as it arrived, and when it arrived (UTC).
-
-    ``text`` is kept byte-for-byte so the raw topic holds the venue's truth and a recorded
-    session replays into exactly the same normalised events.
-    """
-
-    text: str
-    received_at: datetime
 
 
 def event_fields(text: str) -> dict[str, Any] | None:

@@ -23,8 +23,10 @@ from typing import Any, Final, Literal
 
 from pydantic import ValidationError
 
-from unrip.contracts.payloads import NearIntentsQuoteEventV1, SwapDemandV1
+from unrip.contracts.payloads import SwapDemandV1
+from unrip.venues import sources
 from unrip.venues.near_intents.assets import AssetIdError, check_asset_id
+from unrip.venues.near_intents.schemas import NearIntentsQuoteEventV1
 
 # The relay's documented default when a request does not say how long a quote must stay valid.
 DEFAULT_MIN_DEADLINE_MS: Final = 60_000
@@ -44,7 +46,7 @@ _QUOTE_MARKERS: Final = (
 Source = Literal["relay", "file"]
 
 
-class NormalizeError(ValueError):
+class NormalizeError(sources.NormalizeError):
     """A quote event that cannot become a demand. ``code`` is stable, ``detail`` is prose.
 
     Codes: ``not_json``, ``not_an_object``, ``missing_field``, ``bad_field_type``,
@@ -52,11 +54,6 @@ class NormalizeError(ValueError):
     ``amount_out_of_range``, ``same_asset``, ``unknown_asset_id_form``, ``invalid_asset_id``,
     ``bad_min_deadline``, ``invalid_demand``.
     """
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code: Final = code
-        self.detail: Final = detail
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection
 
 from unrip.contracts.envelope import utc_now
-from unrip.venues.near_intents.frames import ReceivedMessage
+from unrip.venues.sources import ReceivedMessage
 
 log = logging.getLogger(__name__)
 

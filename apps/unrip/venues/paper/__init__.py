@@ -1,1 +1,1 @@
-"""The paper venue: a simulated exchange with a durable order book, run as its own service."""
+"""The paper venue: a simulated exchange (its own service) and the executor's client of it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from unrip.contracts.envelope import UtcDatetime
-from unrip.contracts.payloads import BaseUnits
+from unrip.contracts.payloads import BaseUnits, SwapKind
 from unrip.venues.base import OrderStatus, VenueOrder, VenueOutcome
 
 MAX_BATCH = 1000
@@ -15,7 +15,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class OrderIn(_Model):
+class _Boundary(_Model):
+    """A venue boundary type on the wire: built from the dataclass by field name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
+
+
+class OrderIn(_Boundary):
     client_order_id: str = Field(min_length=1, max_length=64)
     command_id: str = Field(min_length=1)
     quote_id: str
@@ -25,36 +31,17 @@ class OrderIn(_Model):
     amount_out: BaseUnits
     deadline: UtcDatetime
     quote_validity_ms: int = Field(ge=0)
+    kind: SwapKind | None = None
 
     @classmethod
     def of(cls, order: VenueOrder) -> OrderIn:
-        return cls(
-            client_order_id=order.client_order_id,
-            command_id=order.command_id,
-            quote_id=order.quote_id,
-            asset_in=order.asset_in,
-            asset_out=order.asset_out,
-            amount_in=order.amount_in,
-            amount_out=order.amount_out,
-            deadline=order.deadline,
-            quote_validity_ms=order.quote_validity_ms,
-        )
+        return cls.model_validate(order)
 
     def to_order(self) -> VenueOrder:
-        return VenueOrder(
-            self.client_order_id,
-            self.command_id,
-            self.quote_id,
-            self.asset_in,
-            self.asset_out,
-            self.amount_in,
-            self.amount_out,
-            self.deadline,
-            self.quote_validity_ms,
-        )
+        return VenueOrder(**dict(self))
 
 
-class OutcomeOut(_Model):
+class OutcomeOut(_Boundary):
     client_order_id: str
     status: OrderStatus
     amount_in: BaseUnits
@@ -66,28 +53,10 @@ class OutcomeOut(_Model):
 
     @classmethod
     def of(cls, outcome: VenueOutcome) -> OutcomeOut:
-        return cls(
-            client_order_id=outcome.client_order_id,
-            status=outcome.status,
-            amount_in=outcome.amount_in,
-            amount_out=outcome.amount_out,
-            executed_at=outcome.executed_at,
-            venue_reference=outcome.venue_reference,
-            reason=outcome.reason,
-            duplicate=outcome.duplicate,
-        )
+        return cls.model_validate(outcome)
 
     def to_outcome(self) -> VenueOutcome:
-        return VenueOutcome(
-            self.client_order_id,
-            self.status,
-            self.amount_in,
-            self.amount_out,
-            self.executed_at,
-            self.venue_reference,
-            self.reason,
-            self.duplicate,
-        )
+        return VenueOutcome(**dict(self))
 
 
 class SubmitRequest(_Model):

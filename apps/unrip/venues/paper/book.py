@@ -116,31 +116,31 @@ class PaperBook:
         reference = "paper-" + hashlib.sha256(order.client_order_id.encode()).hexdigest()[:20]
         if now > order.deadline:
             return VenueOutcome(
-                order.client_order_id,
-                OrderStatus.REJECTED,
-                0,
-                0,
-                now,
-                reference,
-                "deadline passed before the order reached the venue",
+                client_order_id=order.client_order_id,
+                status=OrderStatus.REJECTED,
+                amount_in=0,
+                amount_out=0,
+                executed_at=now,
+                venue_reference=reference,
+                reason="deadline passed before the order reached the venue",
             )
         if not self._takes(order.client_order_id):
             return VenueOutcome(
-                order.client_order_id,
-                OrderStatus.NOT_FILLED,
-                0,
-                0,
-                now,
-                reference,
-                "quote not taken (simulated auction lost)",
+                client_order_id=order.client_order_id,
+                status=OrderStatus.NOT_FILLED,
+                amount_in=0,
+                amount_out=0,
+                executed_at=now,
+                venue_reference=reference,
+                reason="quote not taken (simulated auction lost)",
             )
         return VenueOutcome(
-            order.client_order_id,
-            OrderStatus.FILLED,
-            order.amount_in,
-            order.amount_out,
-            now,
-            reference,
+            client_order_id=order.client_order_id,
+            status=OrderStatus.FILLED,
+            amount_in=order.amount_in,
+            amount_out=order.amount_out,
+            executed_at=now,
+            venue_reference=reference,
         )
 
     def _get(self, client_order_id: str) -> VenueOutcome | None:

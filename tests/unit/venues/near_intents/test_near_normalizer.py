@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -264,14 +263,3 @@ def test_arbitrary_text_never_escapes_as_another_exception(text: str) -> None:
 def test_arbitrary_quote_fields_never_escape_as_another_exception(junk: Any) -> None:
     fields = quote(exact_amount_in=junk) if not isinstance(junk, dict) else {**quote(), **junk}
     assert_normalised_or_rejected(nested(fields))
-
-
-def test_normalisation_is_fast_enough_for_the_hot_path() -> None:
-    # Measured ~17 us on the reference machine; the bound leaves room for slow CI runners.
-    text = nested(quote(max_wait_ms=3000))
-    runs = 2000
-    started = time.perf_counter()
-    for _ in range(runs):
-        normalize(text, observed_at=OBSERVED, source="relay", response_window_ms=1000)
-    per_call_us = (time.perf_counter() - started) / runs * 1e6
-    assert per_call_us < 250

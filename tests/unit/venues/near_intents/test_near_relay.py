@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from unrip.venues.near_intents.fake_relay import FakeRelay
-from unrip.venues.near_intents.frames import ReceivedMessage
 from unrip.venues.near_intents.relay import (
     Backoff,
     RelayClient,
     RelayRpcError,
     RelayUnavailableError,
 )
+from unrip.venues.sources import ReceivedMessage
+from unrip_dev.venues.near_intents.fake_relay import FakeRelay
 
 JWT = "partner-jwt-3b9f1c"
 STAMP = datetime(2026, 3, 1, 12, tzinfo=UTC)

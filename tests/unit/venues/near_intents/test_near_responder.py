@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from unrip.contracts.payloads import SwapKind
 from unrip.venues.base import OrderStatus, Venue, VenueOrder, VenueUnavailableError
-from unrip.venues.near_intents.fake_relay import FakeRelay
 from unrip.venues.near_intents.nep413 import Ed25519Signer
 from unrip.venues.near_intents.quote_response import SolverIdentity, build_quote_response
 from unrip.venues.near_intents.relay import Backoff, RelayClient
 from unrip.venues.near_intents.responder import NearIntentsVenue
 from unrip.venues.near_intents.settings import MissingCredentialsError, NearIntentsSettings
+from unrip_dev.venues.near_intents.fake_relay import FakeRelay
 
 JWT = "partner-jwt-77aa01"
 KEY = Ed25519Signer.generate()

@@ -1,0 +1,15 @@
+"""The executor's configuration (``UNRIP_EXECUTOR_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from unrip.runtime.settings import ServiceSettings
+
+
+class ExecutorSettings(ServiceSettings):
+    executor_group_id: str = "executor"
+    # A venue's name in unrip.venues.registry; the venue reads its own settings.
+    executor_venue: str = "paper"
+    executor_venue_retry_initial_s: float = Field(default=0.05, gt=0)
+    executor_venue_retry_max_s: float = Field(default=2.0, gt=0)

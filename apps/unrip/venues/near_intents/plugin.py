@@ -1,0 +1,18 @@
+"""The NEAR Intents venue plug-in: its quote stream, execution adapter, schemas and settings."""
+
+from __future__ import annotations
+
+from unrip.venues.near_intents import VENUE
+from unrip.venues.near_intents.factory import build_execution
+from unrip.venues.near_intents.schemas import NearIntentsQuoteEventV1
+from unrip.venues.near_intents.settings import NearIntentsSettings
+from unrip.venues.near_intents.source import QUOTES
+from unrip.venues.plugin import VenuePlugin
+
+PLUGIN = VenuePlugin(
+    name=VENUE,
+    streams={QUOTES.name: QUOTES},
+    execution=build_execution,
+    schemas=(NearIntentsQuoteEventV1,),
+    settings=(NearIntentsSettings,),
+)
