@@ -14,6 +14,11 @@ The workflow, the bootstrap's first delivery and an operator by hand run exactly
 4. if one does not within the timeout, ``kubectl rollout undo`` every workload whose pod
    template this deploy changed back to the revision it had before, wait for that, and exit 1.
 
+Operator-owned objects (ServiceAccounts, Roles, RoleBindings, NetworkPolicies and the strategy
+ConfigMap) are left out of the apply unless ``--operator`` is given: the deployer identity may
+not write them (its Role and the cluster's ValidatingAdmissionPolicy refuse), so only the
+operator's own credentials (the bootstrap's direct apply, or by hand) change them.
+
 Cluster access: ``UNRIP_DEPLOYER_TOKEN`` (+ ``UNRIP_DEPLOYER_CA_CRT``, the CA bundle as PEM
 text, and ``UNRIP_KUBE_SERVER``, default ``https://kubernetes.default.svc``) when set, written
 to a temporary kubeconfig readable by this user only; otherwise kubectl's own configuration
@@ -53,6 +58,9 @@ FIELD_MANAGER = "unrip-deploy"
 STRATEGY_CONFIGMAP = "reactor-strategy"
 STRATEGY_KEY = "strategy.yaml"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+# What the deployer may not write (platform/unrip_platform/cluster/deployer.py): applied only
+# with --operator, i.e. with the operator's credentials.
+OPERATOR_KINDS = frozenset({"ServiceAccount", "Role", "RoleBinding", "NetworkPolicy"})
 
 EXIT_OK = 0
 EXIT_ROLLED_BACK = 1
@@ -381,10 +389,34 @@ def roll_back(
     return undone, problems
 
 
+def operator_owned(manifest: Mapping[str, Any]) -> bool:
+    kind = manifest.get("kind")
+    name = manifest.get("metadata", {}).get("name")
+    return kind in OPERATOR_KINDS or (kind == "ConfigMap" and name == STRATEGY_CONFIGMAP)
+
+
+def split_operator_owned(
+    manifests: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(what the deployer applies, what is left to the operator)."""
+    return (
+        [m for m in manifests if not operator_owned(m)],
+        [m for m in manifests if operator_owned(m)],
+    )
+
+
 def deploy(kubectl: Kubectl, manifests: list[dict[str, Any]], args: argparse.Namespace) -> int:
     targets = workloads(manifests)
     before = {workload: revision(kubectl, workload) for workload in targets}
-    manifests = keep_live_kill_switch(kubectl, manifests, args.release_kill_switch)
+    if args.operator:
+        manifests = keep_live_kill_switch(kubectl, manifests, args.release_kill_switch)
+    else:
+        manifests, left = split_operator_owned(manifests)
+        for manifest in left:
+            say(
+                f"left to the operator (apply with --operator): {manifest['kind'].lower()}/"
+                f"{manifest['metadata']['name']}"
+            )
     document = yaml.safe_dump_all(manifests, sort_keys=False)
     applied = kubectl.run(
         [
@@ -437,6 +469,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--release-kill-switch",
         action="store_true",
         help="let git's strategy turn off a kill switch that is on in the cluster",
+    )
+    parser.add_argument(
+        "--operator",
+        action="store_true",
+        help="also apply the operator-owned objects (RBAC, policies, strategy): operator only",
     )
     parser.add_argument(
         "--render-only", action="store_true", help="print the manifests, touch no cluster"

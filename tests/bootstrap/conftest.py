@@ -58,7 +58,10 @@ STEPS = (
 def secret_files(private_key: Path) -> dict[str, dict[str, Any]]:
     return {
         "pulumi-state.yaml": {"config_passphrase": PASSPHRASE},
-        "hetzner.yaml": {"hcloud_token": HCLOUD_TOKEN, "settings": {"location": "fsn1"}},
+        "hetzner.yaml": {
+            "hcloud_token": HCLOUD_TOKEN,
+            "settings": {"location": "fsn1", "k3sInstallScriptSha256": "ab" * 32},
+        },
         "ssh.yaml": {"public_keys": [PUBLIC_KEY], "private_key_file": str(private_key)},
         "operator.yaml": {"cidrs": ["198.51.100.7/32"]},
         "near-relay.yaml": {"jwt": JWT},

@@ -42,6 +42,8 @@ def answer(args: list[str], state: dict[str, dict[str, dict[str, object]]]) -> i
             for flag, pair in zip(pairs[::2], pairs[1::2], strict=True):
                 key, _, value = pair.partition("=")
                 stacks[name][key] = {"value": value, "secret": flag == "--secret"}
+        case ["config", "set", "--secret", "--stack", name, key]:
+            stacks[name][key] = {"value": sys.stdin.read(), "secret": True}
         case ["config", "--show-secrets", "--json", "--stack", name]:
             print(json.dumps(stacks[name]))
         case _:

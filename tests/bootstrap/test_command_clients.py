@@ -178,7 +178,7 @@ def test_the_deploy_script_is_called_as_the_delivery_contract_says(tmp_path: Pat
     (call,) = runner.calls
     assert call.argv == [
         "/py", "ci/deploy.py", "--image", image, "--overlay", "hetzner-single-node",
-        "--timeout", "300",
+        "--timeout", "300", "--operator",
     ]  # fmt: skip
     assert call.env == {"KUBECONFIG": str(KUBECONFIG)}
     assert call.cwd == tmp_path

@@ -39,6 +39,9 @@ class DeployScript:
             overlay,
             "--timeout",
             str(int(timeout_s)),
+            # The bootstrap holds the operator's kubeconfig: it also applies what the deployer
+            # may not (RBAC, network policies, the strategy ConfigMap).
+            "--operator",
         ]
 
     def deploy(self, image: str, overlay: str, kubeconfig: Path, timeout_s: float) -> None:

@@ -6,6 +6,8 @@ constructor. `AutomationStack` turns that into a message that says what to insta
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,12 +146,47 @@ class AutomationStack:
         return {key: ConfigEntry(str(v.value), bool(v.secret)) for key, v in config.items()}
 
     def set_config(self, values: Mapping[str, ConfigEntry]) -> None:
-        if values:
-            config = {
-                key: auto.ConfigValue(value=entry.value, secret=entry.secret)
-                for key, entry in values.items()
-            }
-            self.workspace().set_all_config(self.stack, config)
+        """Plain values in one `config set-all`; each secret through the CLI's stdin.
+
+        The Automation API passes set_all_config values as command-line arguments, which any
+        user on the machine can read (`ps`); a secret must never be one.
+        """
+        plain = {
+            key: auto.ConfigValue(value=entry.value)
+            for key, entry in values.items()
+            if not entry.secret
+        }
+        if plain:
+            self.workspace().set_all_config(self.stack, plain)
+        for key, entry in values.items():
+            if entry.secret:
+                self._set_secret(key, entry.value)
+
+    def _set_secret(self, key: str, value: str) -> None:
+        workspace = self.workspace()
+        result = subprocess.run(
+            [
+                workspace.pulumi_command.command,
+                "config",
+                "set",
+                "--secret",
+                "--stack",
+                self.stack,
+                "--non-interactive",
+                key,
+            ],
+            input=value,
+            capture_output=True,
+            text=True,
+            cwd=self._project_dir,
+            env={**os.environ, **self._env, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"pulumi config set --secret {key} failed ({result.returncode}): "
+                f"{result.stderr.strip()[-500:]}"
+            )
 
     def preview(self, *, refresh: bool) -> ChangeSummary:
         result = self._selected().preview(refresh=refresh, color="never")

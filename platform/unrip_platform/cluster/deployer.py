@@ -1,9 +1,16 @@
-"""The deploy workflow's identity: a ServiceAccount that can roll out the apps, and nothing else.
+"""The deploy identity: a ServiceAccount that can roll out the apps' workloads, and nothing else.
 
 The Role lives in the apps namespace, so the token cannot touch the platform namespace, nodes
-or any cluster-scoped object; in apps it may manage Roles and RoleBindings, which Kubernetes
-limits to rights the deployer itself holds. Secrets are not in the Role either: the apps'
-secrets are injected by the bootstrap, never by a workflow.
+or any cluster-scoped object. Within apps it writes workloads, Services, ConfigMaps and PDBs
+only: no Secrets, no RBAC (Roles, RoleBindings), no ServiceAccounts and no NetworkPolicies, so
+it can neither widen its own rights nor open the network (those come from this project or the
+operator's `deploy.py --operator`). RBAC cannot exclude objects from a grant, so a
+ValidatingAdmissionPolicy, matched on the deployer's username, refuses the rest:
+- any pod template that reads the venue's signing material (the near-intents Secret's keys
+  other than the relay JWT, by env, envFrom or a volume): a pod the deployer creates cannot
+  reach the venue key;
+- any write to the reactor's strategy ConfigMap (kill switch, limits): it changes only through
+  the operator's documented path (docs/reactor.md).
 The long-lived token Secret is filled in by Kubernetes; the bootstrap reads it and stores it as
 a Forgejo Actions secret. It never enters git or Pulumi state.
 """
@@ -20,6 +27,10 @@ COMPONENT: Final = "deploy"
 NAME: Final = names.DEPLOYER_SERVICE_ACCOUNT
 
 READ: Final = ("get", "list", "watch")
+USERNAME: Final = f"system:serviceaccount:{NS}:{NAME}"
+GUARD: Final = "unrip-deployer-guard"
+# Keys of the venue Secret a deployer-made pod may read: the relay JWT (the ingest's login).
+READABLE_VENUE_KEYS: Final = (names.APPS_SECRET_NEAR_INTENTS_JWT_KEY,)
 WRITE: Final = ("get", "list", "watch", "create", "update", "patch", "delete")
 
 
@@ -30,22 +41,133 @@ def _rule(group: str, resources: tuple[str, ...], verbs: tuple[str, ...]) -> dic
 def rules() -> list[dict[str, Any]]:
     """What `kubectl apply -k` of the apps overlay and `kubectl rollout status` need."""
     return [
-        _rule("", ("configmaps", "services", "serviceaccounts"), WRITE),
-        _rule("", ("pods", "pods/log", "events", "endpoints"), READ),
+        _rule("", ("configmaps", "services"), WRITE),
+        _rule("", ("pods", "pods/log", "events", "endpoints", "serviceaccounts"), READ),
         _rule("apps", ("deployments", "statefulsets"), WRITE),
         _rule("apps", ("replicasets", "controllerrevisions"), READ),
         _rule("batch", ("jobs",), WRITE),
         _rule("policy", ("poddisruptionbudgets",), WRITE),
-        _rule("networking.k8s.io", ("networkpolicies",), WRITE),
+        _rule("networking.k8s.io", ("networkpolicies",), READ),
         _rule("autoscaling", ("horizontalpodautoscalers",), WRITE),
-        # The apps' own Roles (the reactor reads its strategy ConfigMap). RBAC's escalation
-        # check lets the deployer grant only what it holds itself, so this adds no rights.
-        _rule("rbac.authorization.k8s.io", ("roles", "rolebindings"), WRITE),
+        _rule("rbac.authorization.k8s.io", ("roles", "rolebindings"), READ),
     ]
+
+
+_POD: Final = (
+    "object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : "
+    "object.kind == 'Pod' ? object.spec : object.spec.template.spec"
+)
+_CONTAINERS: Final = (
+    "variables.pod.containers + "
+    "(has(variables.pod.initContainers) ? variables.pod.initContainers : [])"
+)
+
+
+def guard_validations() -> list[dict[str, str]]:
+    """CEL over the request: each names what it refuses, for `kubectl apply` to print."""
+    venue = names.APPS_SECRET_NEAR_INTENTS
+    readable = "[" + ", ".join(f"'{key}'" for key in READABLE_VENUE_KEYS) + "]"
+    is_workload = "object.kind != 'ConfigMap'"
+    return [
+        {
+            "expression": (
+                "!(request.resource.resource == 'configmaps' && "
+                "(request.operation == 'DELETE' ? oldObject : object).metadata.name == "
+                f"'{names.REACTOR_STRATEGY_CONFIGMAP}')"
+            ),
+            "message": (
+                f"the deployer may not change the {names.REACTOR_STRATEGY_CONFIGMAP} ConfigMap "
+                "(kill switch, limits): the operator does (docs/reactor.md)"
+            ),
+        },
+        {
+            "expression": (
+                f"request.operation == 'DELETE' || !({is_workload}) || "
+                "!has(variables.pod.volumes) || variables.pod.volumes.all(v, "
+                f"(!has(v.secret) || v.secret.secretName != '{venue}') && "
+                "(!has(v.projected) || v.projected.sources.all(s, "
+                f"!has(s.secret) || s.secret.name != '{venue}')))"
+            ),
+            "message": f"pods the deployer creates may not mount the {venue} Secret",
+        },
+        {
+            "expression": (
+                f"request.operation == 'DELETE' || !({is_workload}) || "
+                f"variables.containers.all(c, (!has(c.envFrom) || c.envFrom.all(f, "
+                f"!has(f.secretRef) || f.secretRef.name != '{venue}')) && "
+                "(!has(c.env) || c.env.all(e, !has(e.valueFrom) || "
+                "!has(e.valueFrom.secretKeyRef) || "
+                f"e.valueFrom.secretKeyRef.name != '{venue}' || "
+                f"e.valueFrom.secretKeyRef.key in {readable})))"
+            ),
+            "message": (
+                f"pods the deployer creates may read only {', '.join(READABLE_VENUE_KEYS)} "
+                f"of the {venue} Secret, never the venue's signing key"
+            ),
+        },
+    ]
+
+
+def guard_policy() -> Manifest:
+    resource_rules = [
+        {
+            "apiGroups": [""],
+            "apiVersions": ["v1"],
+            "resources": ["configmaps", "pods"],
+            "operations": ["CREATE", "UPDATE", "DELETE"],
+        },
+        {
+            "apiGroups": ["apps"],
+            "apiVersions": ["v1"],
+            "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"],
+            "operations": ["CREATE", "UPDATE"],
+        },
+        {
+            "apiGroups": ["batch"],
+            "apiVersions": ["v1"],
+            "resources": ["jobs", "cronjobs"],
+            "operations": ["CREATE", "UPDATE"],
+        },
+    ]
+    meta = metadata(GUARD, NS, COMPONENT)
+    del meta["namespace"]  # cluster-scoped
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": meta,
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": resource_rules},
+            "matchConditions": [
+                {
+                    "name": "is-the-deployer",
+                    "expression": f"request.userInfo.username == '{USERNAME}'",
+                }
+            ],
+            "variables": [
+                {"name": "pod", "expression": _POD},
+                {"name": "containers", "expression": _CONTAINERS},
+            ],
+            "validations": guard_validations(),
+        },
+    }
+
+
+def guard_binding() -> Manifest:
+    meta = metadata(GUARD, NS, COMPONENT)
+    del meta["namespace"]
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": meta,
+        "spec": {"policyName": GUARD, "validationActions": ["Deny"]},
+    }
 
 
 def deployer_manifests() -> list[Manifest]:
     return [
+        guard_policy(),
+        guard_binding(),
         service_account(NAME, NS, COMPONENT),
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",

@@ -8,7 +8,13 @@ Flows (everything else is dropped):
 - anyone -> Forgejo (3000): the node's containerd pulls through the NodePort and
   node-originated traffic cannot be selected portably; Forgejo authenticates every request and
   every namespace here restricts its own egress, so apps pods still cannot reach it
-- runner -> Forgejo (3000) and -> the internet (package registries, base images, the API server)
+- runner -> Forgejo (3000) and -> the public internet on 80/443 (package registries, base
+  images) and the API server (the deploy job; see docs/decisions.md)
+
+No rule reaches link-local addresses (Hetzner's metadata service, 169.254.169.254, serves the
+node's user data) or the nodes' kubelet (10250): every ipBlock excepts them, and rules towards
+the internet name their ports. The node's firewall blocks both for pods as well (node_setup.sh),
+so this holds even where a NetworkPolicy is missing or wrong.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from unrip_platform.cluster.settings import NetworkSettings
 
 NAMESPACE_LABEL: Final = "kubernetes.io/metadata.name"
 PRIVATE_RANGES: Final = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+# Link-local: the cloud's metadata service (169.254.169.254) lives here.
+LINK_LOCAL: Final = "169.254.0.0/16"
+# The only ports the internet rules open: HTTPS, and HTTP for Debian's package mirrors.
+WEB_PORTS: Final = (80, 443)
 
 REDPANDA_APP: Final = "redpanda"
 TOPICS_APP: Final = "redpanda-topics"
@@ -72,14 +82,20 @@ def _pods(app: str, ns: str | None = None) -> dict[str, Any]:
 
 
 def _public_internet(network: NetworkSettings) -> dict[str, Any]:
-    excluded = [network.cluster_cidr, network.service_cidr, *PRIVATE_RANGES]
+    """Every address but the cluster's, the private ranges (nodes included) and link-local."""
+    excluded = [network.cluster_cidr, network.service_cidr, *PRIVATE_RANGES, LINK_LOCAL]
     return {"ipBlock": {"cidr": "0.0.0.0/0", "except": sorted(set(excluded))}}
 
 
-def _outside_cluster(network: NetworkSettings) -> dict[str, Any]:
-    return {
-        "ipBlock": {"cidr": "0.0.0.0/0", "except": [network.cluster_cidr, network.service_cidr]}
-    }
+def _api_server(network: NetworkSettings) -> list[dict[str, Any]]:
+    """The Kubernetes API: its Service address, and the server node's 6443 (after DNAT)."""
+    return [
+        {"to": [{"ipBlock": {"cidr": network.api_service_ip + "/32"}}], "ports": _tcp(443)},
+        {
+            "to": [{"ipBlock": {"cidr": network.api_server_ip + "/32"}}],
+            "ports": _tcp(names.KUBE_API_PORT),
+        },
+    ]
 
 
 def _common(ns: str) -> list[Manifest]:
@@ -159,7 +175,8 @@ def platform_policies(network: NetworkSettings) -> list[Manifest]:
                 "policyTypes": ["Egress"],
                 "egress": [
                     {"to": [_pods(FORGEJO_APP)], "ports": _tcp(names.FORGEJO_HTTP_PORT)},
-                    {"to": [_outside_cluster(network)]},
+                    {"to": [_public_internet(network)], "ports": _tcp(*WEB_PORTS)},
+                    *_api_server(network),
                 ],
             },
         ),

@@ -83,6 +83,11 @@ class NetworkSettings(_Settings):
 
     cluster_cidr: str = "10.42.0.0/16"
     service_cidr: str = "10.43.0.0/16"
+    # The Kubernetes API as pods reach it: the `kubernetes` Service's address, and after DNAT
+    # the server node's private address (platform/hetzner: the subnet's host 10). Only these two
+    # /32s are ever allowed on 443/6443; no pod may reach another node port (kubelet, 10250).
+    api_service_ip: str = "10.43.0.1"
+    api_server_ip: str = "10.0.1.10"
 
 
 class ClusterSettings(_Settings):

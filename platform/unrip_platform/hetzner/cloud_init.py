@@ -46,6 +46,10 @@ DATA_VOLUME_FILESYSTEM: Final = "ext4"
 MOUNT_OPTIONS: Final = "defaults,nofail,discard"
 # Hetzner refuses user data above 32 KiB.
 USER_DATA_LIMIT_BYTES: Final = 32 * 1024
+# k3s's default pod network: the node's pod guard drops its traffic to these (node_setup.sh).
+POD_CIDR: Final = "10.42.0.0/16"
+LINK_LOCAL_CIDR: Final = "169.254.0.0/16"  # the metadata service, 169.254.169.254
+KUBELET_PORT: Final = 10250
 # How long the first boot waits for the data volume to be attached (Pulumi attaches it right
 # after the server is created, so it may appear a little after boot).
 VOLUME_WAIT_SECONDS: Final = 300
@@ -74,7 +78,7 @@ class ServerBoot:
     k3s_version: str
     cluster_token: str
     host_key: SshHostKey
-    install_script_sha256: str | None = None
+    install_script_sha256: str
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ class AgentBoot:
     k3s_version: str
     cluster_token: str
     host_key: SshHostKey
-    install_script_sha256: str | None = None
+    install_script_sha256: str
 
 
 def k3s_install_url(k3s_version: str) -> str:
@@ -109,6 +113,8 @@ def render_server_user_data(boot: ServerBoot) -> str:
         "write-kubeconfig": K3S_KUBECONFIG_PATH,
         "write-kubeconfig-mode": "0600",
         "token-file": K3S_TOKEN_PATH,
+        # Secrets are encrypted at rest in the datastore (on the data volume and its backups).
+        "secrets-encryption": True,
     }
     env = _node_env(
         role="server",
@@ -197,7 +203,7 @@ def _node_env(
     node_name: str,
     node_ip: str,
     k3s_version: str,
-    install_script_sha256: str | None,
+    install_script_sha256: str,
     extra: dict[str, str],
 ) -> str:
     values = {
@@ -206,8 +212,11 @@ def _node_env(
         "UNRIP_NODE_IP": node_ip,
         "UNRIP_K3S_VERSION": k3s_version,
         "UNRIP_K3S_INSTALL_URL": k3s_install_url(k3s_version),
-        "UNRIP_K3S_INSTALL_SHA256": install_script_sha256 or "",
+        "UNRIP_K3S_INSTALL_SHA256": install_script_sha256,
         "UNRIP_BOOT_MARKER": BOOT_MARKER,
+        "UNRIP_POD_CIDR": POD_CIDR,
+        "UNRIP_LINK_LOCAL_CIDR": LINK_LOCAL_CIDR,
+        "UNRIP_KUBELET_PORT": str(KUBELET_PORT),
         **extra,
     }
     lines = [f"{key}={shlex.quote(value)}" for key, value in values.items()]

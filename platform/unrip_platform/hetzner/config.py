@@ -119,7 +119,8 @@ class HetznerSettings(BaseModel):
     server_type: str = "cx33"
     image: str = "ubuntu-24.04"
     k3s_version: str = DEFAULT_K3S_VERSION
-    k3s_install_script_sha256: str | None = None
+    # Required: nodes never run an installer they cannot verify (see docs/infra-hetzner.md).
+    k3s_install_script_sha256: str
     ssh_public_keys: tuple[PublicKey, ...] = Field(min_length=1)
     operator_cidrs: tuple[Network, ...] = Field(min_length=1)
     allow_open_admin_access: bool = False
@@ -173,9 +174,12 @@ class HetznerSettings(BaseModel):
 
     @field_validator("k3s_install_script_sha256")
     @classmethod
-    def _sha256_is_hex(cls, value: str | None) -> str | None:
-        if value is not None and not _SHA256.match(value):
-            raise ValueError("must be the 64 lowercase hex digits of `sha256sum install.sh`")
+    def _sha256_is_hex(cls, value: str) -> str:
+        if not _SHA256.match(value):
+            raise ValueError(
+                "must be the 64 lowercase hex digits of `sha256sum install.sh` "
+                "(the installer at k3s_install_url(k3sVersion))"
+            )
         return value
 
     @field_validator("ssh_public_keys")

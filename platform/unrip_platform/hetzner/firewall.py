@@ -18,9 +18,6 @@ from unrip_platform.hetzner.config import HetznerSettings, IpNetwork
 from unrip_platform.names import KUBE_API_PORT
 
 SSH_PORT: Final = 22
-# Forgejo (and anything else the cluster publishes) is served by k3s's ingress on these.
-HTTP_PORT: Final = 80
-HTTPS_PORT: Final = 443
 EVERYWHERE: Final[tuple[IpNetwork, ...]] = (
     ipaddress.IPv4Network("0.0.0.0/0"),
     ipaddress.IPv6Network("::/0"),
@@ -49,12 +46,11 @@ class FirewallRule:
 
 
 def node_openings(settings: HetznerSettings) -> list[Opening]:
-    """SSH and the Kubernetes API for the operators; HTTP(S) for everyone; nothing else."""
+    """SSH and the Kubernetes API for the operators; nothing else (no ingress is published:
+    operators reach Forgejo through `kubectl port-forward`)."""
     return [
         Opening("tcp", SSH_PORT, settings.operator_cidrs, "SSH from the operators"),
         Opening("tcp", KUBE_API_PORT, settings.operator_cidrs, "Kubernetes API from the operators"),
-        Opening("tcp", HTTP_PORT, EVERYWHERE, "HTTP (Forgejo via the k3s ingress)"),
-        Opening("tcp", HTTPS_PORT, EVERYWHERE, "HTTPS (Forgejo via the k3s ingress)"),
     ]
 
 

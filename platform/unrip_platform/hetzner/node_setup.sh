@@ -11,6 +11,8 @@ set -euo pipefail
 # Overridable only so tests can run this script against a scratch directory.
 readonly node_env=${UNRIP_NODE_ENV:-/etc/unrip/node.env}
 readonly rancher_dir=${UNRIP_RANCHER_DIR:-/etc/rancher}
+readonly systemd_dir=${UNRIP_SYSTEMD_DIR:-/etc/systemd/system}
+readonly pod_guard_unit=unrip-pod-guard.service
 
 # shellcheck source=/dev/null
 . "$node_env"
@@ -90,16 +92,69 @@ select_private_interface() {
     log "private network on $interface"
 }
 
+# Pods must never reach the cloud's metadata service (169.254.169.254 serves this node's user
+# data: the cluster token) nor any kubelet (10250). NetworkPolicies say so too, but a policy can
+# be missing or wrong; these rules hold for every pod address whatever the cluster's objects
+# say. They sit in the raw table's PREROUTING, which sees pod traffic before any NAT and before
+# the chains that k3s, flannel and kube-router manage (and rewrite), so nothing reorders them.
+# Idempotent: `unrip-node-setup pod-guard` re-applies them on every boot, before k3s starts.
+pod_guard_rules() {
+    printf '%s\n' \
+        "-s $UNRIP_POD_CIDR -d $UNRIP_LINK_LOCAL_CIDR -j DROP" \
+        "-s $UNRIP_POD_CIDR -p tcp --dport $UNRIP_KUBELET_PORT -j DROP"
+}
+
+apply_pod_guard() {
+    step="blocking the metadata service and the kubelet for pods"
+    local rule
+    while read -r rule; do
+        # shellcheck disable=SC2086  # a rule is a list of words on purpose
+        if ! iptables -w -t raw -C PREROUTING $rule 2>/dev/null; then
+            iptables -w -t raw -I PREROUTING 1 $rule
+        fi
+    done < <(pod_guard_rules)
+}
+
+# A oneshot unit puts the rules back on every boot (iptables rules live in memory only),
+# ordered before k3s so that no pod ever starts without them.
+install_pod_guard() {
+    apply_pod_guard
+    step="installing the $pod_guard_unit unit"
+    mkdir -p "$systemd_dir"
+    cat >"$systemd_dir/$pod_guard_unit" <<UNIT
+[Unit]
+Description=unrip: block the metadata service and the kubelet for pods
+DefaultDependencies=no
+Wants=network-pre.target
+Before=network-pre.target k3s.service k3s-agent.service
+After=local-fs.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=$0 pod-guard
+
+[Install]
+WantedBy=multi-user.target
+RequiredBy=k3s.service k3s-agent.service
+UNIT
+    systemctl daemon-reload
+    systemctl enable "$pod_guard_unit"
+}
+
 install_k3s() {
     step="downloading the k3s $UNRIP_K3S_VERSION installer"
     local installer
     installer=$(mktemp)
     curl --proto '=https' --tlsv1.2 -fsSL --retry 10 --retry-delay 3 --retry-all-errors \
         -o "$installer" "$UNRIP_K3S_INSTALL_URL"
-    if [ -n "${UNRIP_K3S_INSTALL_SHA256:-}" ]; then
-        step="verifying the k3s installer checksum"
-        printf '%s  %s\n' "$UNRIP_K3S_INSTALL_SHA256" "$installer" | sha256sum --check --strict --quiet
+    # Mandatory: an installer that cannot be verified is never run.
+    step="verifying the k3s installer checksum"
+    if [ -z "${UNRIP_K3S_INSTALL_SHA256:-}" ]; then
+        log "no UNRIP_K3S_INSTALL_SHA256: refusing to run an unverified installer"
+        return 1
     fi
+    printf '%s  %s\n' "$UNRIP_K3S_INSTALL_SHA256" "$installer" | sha256sum --check --strict --quiet
     step="installing k3s $UNRIP_K3S_VERSION ($UNRIP_ROLE)"
     INSTALL_K3S_VERSION="$UNRIP_K3S_VERSION" INSTALL_K3S_EXEC="$UNRIP_ROLE" sh "$installer"
     rm -f "$installer"
@@ -130,6 +185,11 @@ write_boot_marker() {
 }
 
 main() {
+    if [ "${1:-}" = pod-guard ]; then
+        apply_pod_guard
+        return
+    fi
+    install_pod_guard
     if [ "$UNRIP_ROLE" = server ]; then
         prepare_data_volume
     fi

@@ -210,6 +210,23 @@ def test_a_failed_first_deploy_has_nothing_to_roll_back_to(cluster: Cluster) -> 
     assert "created by this deploy, nothing to roll back to" in result.output
 
 
+def test_the_deployers_deploy_leaves_rbac_policies_and_the_strategy_to_the_operator(
+    cluster: Cluster,
+) -> None:
+    result = cluster.deploy(*production("a"))
+
+    assert result.code == 0, result.output
+    kinds = {key.split("/")[0] for key in cluster.state()["objects"]}
+    assert kinds.isdisjoint({"ServiceAccount", "Role", "RoleBinding", "NetworkPolicy"}), kinds
+    strategy = f"ConfigMap/{names.NAMESPACE_APPS}/{names.REACTOR_STRATEGY_CONFIGMAP}"
+    assert strategy not in cluster.state()["objects"]
+    assert (
+        "left to the operator (apply with --operator): "
+        f"configmap/{names.REACTOR_STRATEGY_CONFIGMAP}" in result.output
+    )
+    assert cluster.images() and all(found == {image("a")} for found in cluster.images().values())
+
+
 def strategy_in_cluster(cluster: Cluster) -> dict[str, Any]:
     objects = cluster.state()["objects"]
     config_map = objects[f"ConfigMap/{names.NAMESPACE_APPS}/{names.REACTOR_STRATEGY_CONFIGMAP}"]
@@ -218,7 +235,7 @@ def strategy_in_cluster(cluster: Cluster) -> dict[str, Any]:
 
 
 def test_a_deploy_never_turns_a_live_kill_switch_off_unasked(cluster: Cluster) -> None:
-    assert cluster.deploy(*production("a")).code == 0
+    assert cluster.deploy(*production("a", "--operator")).code == 0
     state = cluster.state()
     key = f"ConfigMap/{names.NAMESPACE_APPS}/{names.REACTOR_STRATEGY_CONFIGMAP}"
     data = state["objects"][key]["data"]
@@ -227,13 +244,13 @@ def test_a_deploy_never_turns_a_live_kill_switch_off_unasked(cluster: Cluster) -
     )  # the operator's emergency `kubectl apply`
     cluster.state_file.write_text(json.dumps(state))
 
-    result = cluster.deploy(*production("b"))
+    result = cluster.deploy(*production("b", "--operator"))
     assert result.code == 0, result.output
     assert strategy_in_cluster(cluster)["limits"]["kill_switch"] is True
     assert "kill switch is on" in result.output
     assert all(found == {image("b")} for found in cluster.images().values())  # the rest deployed
 
-    result = cluster.deploy(*production("b", "--release-kill-switch"))
+    result = cluster.deploy(*production("b", "--operator", "--release-kill-switch"))
     assert result.code == 0, result.output
     assert strategy_in_cluster(cluster)["limits"]["kill_switch"] is False
 

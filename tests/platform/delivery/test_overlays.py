@@ -344,7 +344,7 @@ def test_network_policies_allow_only_the_documented_flows(
     executor_pods = str([("app.kubernetes.io/name", "executor")])
     expected_egress = {
         "ingest": {(443, "ip:0.0.0.0/0")},
-        "reactor": {(443, "ip:10.43.0.1/32"), (6443, "ip:0.0.0.0/0")},
+        "reactor": {(443, "ip:10.43.0.1/32"), (6443, "ip:10.0.1.10/32")},
         "executor": {(8080, venue_pods)},
         "monitor": set(),
     }

@@ -12,6 +12,7 @@ SECOND_KEY = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g op@desk"
 )
 STACK = "test"
+INSTALLER_SHA256 = "ab" * 32
 
 
 def raw_config(**overrides: Any) -> dict[str, Any]:
@@ -19,6 +20,7 @@ def raw_config(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "sshPublicKeys": json.dumps([OPERATOR_KEY]),
         "operatorCidrs": json.dumps(["198.51.100.7/32"]),
+        "k3sInstallScriptSha256": INSTALLER_SHA256,
     }
     for key, value in overrides.items():
         if value is None:

@@ -53,6 +53,7 @@ HOST_KEY = SshHostKey(
     public_openssh="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey root@node\n",
 )
 DEVICE = "/dev/disk/by-id/scsi-0HC_Volume_4242"
+INSTALLER_SHA256 = "cd" * 32
 SERVER = ServerBoot(
     node_name="unrip-prod-node-0",
     node_ip="10.0.1.10",
@@ -61,6 +62,7 @@ SERVER = ServerBoot(
     k3s_version="v1.36.4+k3s1",
     cluster_token=TOKEN,
     host_key=HOST_KEY,
+    install_script_sha256=INSTALLER_SHA256,
 )
 AGENT = AgentBoot(
     node_name="unrip-prod-node-1",
@@ -69,6 +71,7 @@ AGENT = AgentBoot(
     k3s_version="v1.36.4+k3s1",
     cluster_token=TOKEN,
     host_key=HOST_KEY,
+    install_script_sha256=INSTALLER_SHA256,
 )
 
 
@@ -210,9 +213,15 @@ def test_setup_runs_once_with_a_pinned_installer_and_marker() -> None:
     assert env["UNRIP_K3S_INSTALL_URL"] == (
         "https://raw.githubusercontent.com/k3s-io/k3s/v1.36.4%2Bk3s1/install.sh"
     )
-    assert env["UNRIP_K3S_INSTALL_SHA256"] == ""
+    assert env["UNRIP_K3S_INSTALL_SHA256"] == INSTALLER_SHA256
+    assert env["UNRIP_POD_CIDR"] == "10.42.0.0/16"
+    assert env["UNRIP_LINK_LOCAL_CIDR"] == "169.254.0.0/16"
     assert env["UNRIP_BOOT_MARKER"] == BOOT_MARKER
     assert env["UNRIP_KUBECONFIG"] == K3S_KUBECONFIG_PATH
+
+
+def test_the_server_encrypts_secrets_at_rest() -> None:
+    assert k3s_config(render_server_user_data(SERVER))["secrets-encryption"] is True
 
 
 def test_install_script_checksum_reaches_the_node_when_pinned() -> None:
@@ -248,6 +257,7 @@ def test_any_server_rendering_is_valid(name: str, token: str, last: int, volume:
         k3s_version="v1.35.3+k3s1",
         cluster_token=token,
         host_key=HOST_KEY,
+        install_script_sha256=INSTALLER_SHA256,
     )
 
     user_data = render_server_user_data(boot)

@@ -116,9 +116,7 @@ def test_firewall_resource_carries_the_deduplicated_rules(
         (r["direction"], r["protocol"], r["port"], tuple(r["sourceIps"])) for r in rules
     ) == [
         ("in", "tcp", "22", ("198.51.100.7/32", "2001:db8::/48")),
-        ("in", "tcp", "443", ("0.0.0.0/0", "::/0")),
         ("in", "tcp", "6443", ("198.51.100.7/32", "2001:db8::/48")),
-        ("in", "tcp", "80", ("0.0.0.0/0", "::/0")),
     ]
 
 

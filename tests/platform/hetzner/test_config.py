@@ -12,7 +12,13 @@ from unrip_platform.hetzner.config import DEFAULT_K3S_VERSION
 from unrip_platform.hetzner.ssh_keys import parse_ssh_public_key
 
 from tests.fake_keys import pem_header
-from tests.platform.hetzner.sample_config import OPERATOR_KEY, SECOND_KEY, STACK, raw_config
+from tests.platform.hetzner.sample_config import (
+    INSTALLER_SHA256,
+    OPERATOR_KEY,
+    SECOND_KEY,
+    STACK,
+    raw_config,
+)
 
 pytestmark = pytest.mark.platform
 
@@ -141,7 +147,11 @@ def test_nodes_get_consecutive_private_addresses(make_settings: Settings) -> Non
 
 def test_list_values_may_arrive_already_decoded() -> None:
     settings = settings_from_config(
-        {"sshPublicKeys": [OPERATOR_KEY], "operatorCidrs": json.loads('["198.51.100.0/24"]')},
+        {
+            "sshPublicKeys": [OPERATOR_KEY],
+            "operatorCidrs": json.loads('["198.51.100.0/24"]'),
+            "k3sInstallScriptSha256": INSTALLER_SHA256,
+        },
         stack="Prod",
     )
 

@@ -30,6 +30,14 @@ from tests.fake_keys import pem_header
 
 pytestmark = pytest.mark.platform
 
+FAKE_INSTALLER = """#!/bin/sh
+echo "installer version=$INSTALL_K3S_VERSION exec=$INSTALL_K3S_EXEC" >>"$STUB_LOG"
+if [ "$INSTALL_K3S_EXEC" = server ]; then
+    echo "apiVersion: v1" >"$STUB_KUBECONFIG"
+    chmod 0644 "$STUB_KUBECONFIG"
+fi
+"""
+INSTALLER_SHA256 = hashlib.sha256(FAKE_INSTALLER.encode()).hexdigest()
 HOST_KEY = SshHostKey(f"{pem_header()}\nx\n", "ssh-ed25519 AAAA host")
 SERVER = ServerBoot(
     node_name="unrip-t-node-0",
@@ -39,6 +47,7 @@ SERVER = ServerBoot(
     k3s_version="v1.36.4+k3s1",
     cluster_token="t" * 48,
     host_key=HOST_KEY,
+    install_script_sha256=INSTALLER_SHA256,
 )
 AGENT = AgentBoot(
     node_name="unrip-t-node-1",
@@ -47,18 +56,12 @@ AGENT = AgentBoot(
     k3s_version="v1.36.4+k3s1",
     cluster_token="t" * 48,
     host_key=HOST_KEY,
+    install_script_sha256=INSTALLER_SHA256,
 )
 IP_ADDR = """\
 1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
 2: eth0    inet 203.0.113.10/32 metric 100 scope global dynamic eth0\\       valid_lft 86000sec
 3: enp7s0    inet {node_ip}/32 brd {node_ip} scope global dynamic enp7s0\\       valid_lft 86000sec
-"""
-FAKE_INSTALLER = """#!/bin/sh
-echo "installer version=$INSTALL_K3S_VERSION exec=$INSTALL_K3S_EXEC" >>"$STUB_LOG"
-if [ "$INSTALL_K3S_EXEC" = server ]; then
-    echo "apiVersion: v1" >"$STUB_KUBECONFIG"
-    chmod 0644 "$STUB_KUBECONFIG"
-fi
 """
 STUBS = {
     "ip": 'cat "$STUB_IP_ADDR"',
@@ -70,6 +73,13 @@ STUBS = {
     ),
     "k3s": 'echo "k3s $*" >>"$STUB_LOG"',
     "systemctl": 'echo "systemctl $*" >>"$STUB_LOG"',
+    # The raw table's PREROUTING as a file of rules: -C finds a rule, -I adds one.
+    "iptables": (
+        'echo "iptables $*" >>"$STUB_LOG"; touch "$STUB_IPTABLES"\n'
+        'shift 3; op=$1; shift 2; if [ "$op" = -I ]; then shift; fi\n'
+        'if [ "$op" = -C ]; then grep -qxF -- "$*" "$STUB_IPTABLES"; exit $?; fi\n'
+        'echo "$*" >>"$STUB_IPTABLES"'
+    ),
 }
 
 
@@ -104,7 +114,12 @@ def rendered_env(user_data: str) -> dict[str, str]:
 
 
 def run_setup(
-    tmp_path: Path, user_data: str, *, mounted: bool = True, sha256: str | None = None
+    tmp_path: Path,
+    user_data: str,
+    *,
+    mounted: bool = True,
+    sha256: str | None = None,
+    args: tuple[str, ...] = (),
 ) -> Run:
     env = rendered_env(user_data)
     for key, value in list(env.items()):
@@ -116,7 +131,7 @@ def run_setup(
     env_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in env.items()))
 
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(exist_ok=True)
     for name, body in STUBS.items():
         stub = bin_dir / name
         stub.write_text(f"#!/bin/sh\n{body}\n")
@@ -127,7 +142,7 @@ def run_setup(
     script.write_text(node_setup_script())
 
     result = subprocess.run(
-        ["bash", str(script)],
+        ["bash", str(script), *args],
         env={
             "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
             "UNRIP_NODE_ENV": str(env_file),
@@ -137,6 +152,8 @@ def run_setup(
             "STUB_INSTALLER": str(tmp_path / "installer.sh"),
             "STUB_MOUNTPOINT_STATUS": "0" if mounted else "1",
             "STUB_KUBECONFIG": env.get("UNRIP_KUBECONFIG", str(tmp_path / "unused")),
+            "STUB_IPTABLES": str(tmp_path / "iptables-raw-prerouting"),
+            "UNRIP_SYSTEMD_DIR": str(tmp_path / "fs" / "etc" / "systemd" / "system"),
         },
         capture_output=True,
         text=True,
@@ -191,9 +208,7 @@ def test_installer_with_the_wrong_checksum_is_never_run(tmp_path: Path) -> None:
 
 
 def test_installer_with_the_pinned_checksum_runs(tmp_path: Path) -> None:
-    digest = hashlib.sha256(FAKE_INSTALLER.encode()).hexdigest()
-
-    run = run_setup(tmp_path, render_server_user_data(SERVER), sha256=digest)
+    run = run_setup(tmp_path, render_server_user_data(SERVER), sha256=INSTALLER_SHA256)
 
     assert run.returncode == 0, run.stderr
     assert run.marker.exists()
@@ -207,3 +222,61 @@ def test_agent_boot_needs_no_volume_and_waits_for_its_service(tmp_path: Path) ->
     assert "installer version=v1.36.4+k3s1 exec=agent" in run.calls
     assert "systemctl is-active --quiet k3s-agent" in run.calls
     assert not any(c.startswith("mountpoint") for c in run.calls)
+
+
+POD_GUARD = [
+    "-s 10.42.0.0/16 -d 169.254.0.0/16 -j DROP",
+    "-s 10.42.0.0/16 -p tcp --dport 10250 -j DROP",
+]
+
+
+def pod_guard_rules(run: Run) -> list[str]:
+    return (run.root / "iptables-raw-prerouting").read_text().splitlines()
+
+
+@pytest.mark.parametrize("render", ["server", "agent"])
+def test_every_node_blocks_the_metadata_service_and_the_kubelet_for_pods_before_k3s(
+    tmp_path: Path, render: str
+) -> None:
+    user_data = (
+        render_server_user_data(SERVER) if render == "server" else render_agent_user_data(AGENT)
+    )
+    run = run_setup(tmp_path, user_data)
+
+    assert run.returncode == 0, run.stderr
+    assert pod_guard_rules(run) == POD_GUARD
+    first_iptables = next(i for i, c in enumerate(run.calls) if c.startswith("iptables"))
+    installer = run.calls.index(next(c for c in run.calls if c.startswith("installer")))
+    assert first_iptables < installer
+
+
+def test_the_pod_guard_survives_reboots_as_a_unit_ordered_before_k3s(tmp_path: Path) -> None:
+    run = run_setup(tmp_path, render_server_user_data(SERVER))
+
+    unit = tmp_path / "fs" / "etc" / "systemd" / "system" / "unrip-pod-guard.service"
+    text = unit.read_text()
+    assert "Before=network-pre.target k3s.service k3s-agent.service" in text
+    assert "RequiredBy=k3s.service k3s-agent.service" in text
+    assert f"ExecStart={tmp_path / 'unrip-node-setup'} pod-guard" in text
+    assert "systemctl enable unrip-pod-guard.service" in run.calls
+
+
+def test_reapplying_the_pod_guard_on_boot_adds_no_duplicate_rules(tmp_path: Path) -> None:
+    user_data = render_server_user_data(SERVER)
+    run_setup(tmp_path, user_data)
+    (tmp_path / "calls.log").unlink()
+
+    reboot = run_setup(tmp_path, user_data, args=("pod-guard",))
+
+    assert reboot.returncode == 0, reboot.stderr
+    assert pod_guard_rules(reboot) == POD_GUARD
+    assert not any(c.startswith(("curl", "installer")) for c in reboot.calls)
+
+
+def test_an_installer_without_a_pinned_checksum_is_never_run(tmp_path: Path) -> None:
+    run = run_setup(tmp_path, render_server_user_data(SERVER), sha256="")
+
+    assert run.returncode != 0
+    failure = run.marker_fields(Path(f"{run.marker}.failed"))
+    assert failure["step"] == "verifying the k3s installer checksum"
+    assert not any(c.startswith("installer") for c in run.calls)
