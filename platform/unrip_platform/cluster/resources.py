@@ -29,9 +29,12 @@ RESOURCE_TYPES: Final[dict[tuple[str, str], type[pulumi.CustomResource]]] = {
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
     ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): k8s.rbac.v1.ClusterRole,
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): k8s.rbac.v1.ClusterRoleBinding,
+    ("apps/v1", "DaemonSet"): k8s.apps.v1.DaemonSet,
 }
 # Created after everything else of their group, which they mount, run as or are reached by.
-WORKLOAD_KINDS: Final = frozenset({"StatefulSet", "Deployment", "Job"})
+WORKLOAD_KINDS: Final = frozenset({"StatefulSet", "Deployment", "DaemonSet", "Job"})
 # local-path binds a claim only when a pod uses it (WaitForFirstConsumer): waiting for "Bound"
 # before creating that pod would never end.
 SKIP_AWAIT: Final = "pulumi.com/skipAwait"
