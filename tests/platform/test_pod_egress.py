@@ -57,7 +57,7 @@ def test_no_policy_lets_a_pod_reach_any_nodes_kubelet(
             assert grants(manifests, node, KUBELET_PORT) == [], (where, node)
 
 
-def test_only_the_reactor_and_the_runner_reach_the_api_server_and_only_at_its_address(
+def test_only_the_api_clients_reach_the_api_server_and_only_at_its_address(
     rendered: dict[str, list[Manifest]],
 ) -> None:
     api = names.KUBE_API_PORT
@@ -66,7 +66,14 @@ def test_only_the_reactor_and_the_runner_reach_the_api_server_and_only_at_its_ad
         assert grants(manifests, PUBLIC_NODE, api) == [], where
         assert grants(manifests, "198.51.100.7", api) == [], where  # no 0.0.0.0/0:6443
         allowed = {grant.policy for grant in grants(manifests, SERVER, api)}
-        assert allowed <= {"reactor-kube-api", "forgejo-runner"}, where
+        # The reactor reads its strategy ConfigMap, the runner deploys, Prometheus discovers its
+        # targets and kube-state-metrics watches objects: nobody else talks to the API.
+        assert allowed <= {
+            "reactor-kube-api",
+            "forgejo-runner",
+            "prometheus",
+            "kube-state-metrics",
+        }, where
 
 
 def test_every_namespace_with_pods_denies_egress_by_default_in_production(

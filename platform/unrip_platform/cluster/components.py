@@ -16,6 +16,7 @@ import pulumi_random as random
 
 from unrip_platform import names
 from unrip_platform.cluster import deployer, forgejo, namespaces, redpanda, runner, topics
+from unrip_platform.cluster.monitoring.stack import monitoring_manifests
 from unrip_platform.cluster.resources import create_group, resource_name
 from unrip_platform.cluster.secret_values import PlatformSecrets
 from unrip_platform.cluster.settings import ClusterSettings
@@ -142,6 +143,16 @@ class ClusterPlatform(pulumi.ComponentResource):
             depends_on=after_namespaces,
             opts=child,
         )
+        grafana_password = random.RandomPassword(
+            "grafana-admin-password", length=32, special=False, opts=child
+        )
+        self.monitoring = _Group(
+            "Monitoring",
+            "monitoring",
+            monitoring_manifests(settings, pulumi.Output.secret(grafana_password.result)),
+            depends_on=after_namespaces,
+            opts=child,
+        )
         self.outputs: dict[str, Any] = {
             "forgejo_url": names.FORGEJO_ROOT_URL,
             "forgejo_port_forward": (
@@ -155,5 +166,7 @@ class ClusterPlatform(pulumi.ComponentResource):
             "kafka_bootstrap": names.KAFKA_BOOTSTRAP_IN_CLUSTER,
             "runner_label": names.FORGEJO_RUNNER_LABEL,
             "deployer_token_secret": f"{names.NAMESPACE_APPS}/{names.DEPLOYER_TOKEN_SECRET}",
+            "grafana_port_forward": f"kubectl -n {ns} port-forward svc/grafana 3001:3000",
+            "grafana_admin_password": pulumi.Output.secret(grafana_password.result),
         }
         self.register_outputs(self.outputs)

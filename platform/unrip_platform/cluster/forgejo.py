@@ -98,6 +98,8 @@ def app_ini_sections() -> dict[str, dict[str, str]]:
         "actions": {"ENABLED": "true"},
         "log": {"MODE": "console", "LEVEL": "Info", "ROOT_PATH": f"{WORK_DIR}/log"},
         "cron.update_checker": {"ENABLED": "false"},
+        # /metrics for the in-cluster Prometheus (counts of repos, users, actions; no secrets).
+        "metrics": {"ENABLED": "true"},
         "mailer": {"ENABLED": "false"},
     }
 

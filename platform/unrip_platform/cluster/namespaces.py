@@ -81,13 +81,13 @@ def _pods(app: str, ns: str | None = None) -> dict[str, Any]:
     return peer
 
 
-def _public_internet(network: NetworkSettings) -> dict[str, Any]:
+def public_internet(network: NetworkSettings) -> dict[str, Any]:
     """Every address but the cluster's, the private ranges (nodes included) and link-local."""
     excluded = [network.cluster_cidr, network.service_cidr, *PRIVATE_RANGES, LINK_LOCAL]
     return {"ipBlock": {"cidr": "0.0.0.0/0", "except": sorted(set(excluded))}}
 
 
-def _api_server(network: NetworkSettings) -> list[dict[str, Any]]:
+def api_server_egress(network: NetworkSettings) -> list[dict[str, Any]]:
     """The Kubernetes API: its Service address, and the server node's 6443 (after DNAT)."""
     return [
         {"to": [{"ipBlock": {"cidr": network.api_service_ip + "/32"}}], "ports": _tcp(443)},
@@ -175,8 +175,8 @@ def platform_policies(network: NetworkSettings) -> list[Manifest]:
                 "policyTypes": ["Egress"],
                 "egress": [
                     {"to": [_pods(FORGEJO_APP)], "ports": _tcp(names.FORGEJO_HTTP_PORT)},
-                    {"to": [_public_internet(network)], "ports": _tcp(*WEB_PORTS)},
-                    *_api_server(network),
+                    {"to": [public_internet(network)], "ports": _tcp(*WEB_PORTS)},
+                    *api_server_egress(network),
                 ],
             },
         ),
@@ -208,7 +208,7 @@ def apps_policies(network: NetworkSettings) -> list[Manifest]:
                 # Only pods that need a venue (the ingest) carry the label.
                 "podSelector": {"matchLabels": {names.VENUE_EGRESS_LABEL: "true"}},
                 "policyTypes": ["Egress"],
-                "egress": [{"to": [_public_internet(network)], "ports": _tcp(443)}],
+                "egress": [{"to": [public_internet(network)], "ports": _tcp(443)}],
             },
         ),
     ]

@@ -79,6 +79,10 @@ def bootstrap_config(settings: RedpandaSettings) -> dict[str, Any]:
         "auto_create_topics_enabled": False,
         "default_topic_replications": replication_factor(settings.replicas),
         "unsafe_bypass_fsync": False,
+        # Consumer-group lag on /public_metrics (the monitoring stack's ConsumerLagGrowing).
+        # Bootstrap properties apply when a cluster forms; an existing one needs
+        # `rpk cluster config set enable_consumer_group_metrics` (docs/platform-cluster.md).
+        "enable_consumer_group_metrics": ["group", "partition", "consumer_lag"],
     }
 
 

@@ -7,12 +7,15 @@ from pathlib import Path
 from unrip_platform.cluster.common import Manifest
 from unrip_platform.cluster.deployer import deployer_manifests
 from unrip_platform.cluster.forgejo import forgejo_manifests
+from unrip_platform.cluster.monitoring.stack import monitoring_manifests
 from unrip_platform.cluster.namespaces import namespace_manifests
 from unrip_platform.cluster.redpanda import redpanda_manifests
 from unrip_platform.cluster.runner import runner_manifests
 from unrip_platform.cluster.secret_values import PLACEHOLDERS, PlatformSecrets
 from unrip_platform.cluster.settings import ClusterSettings
 from unrip_platform.cluster.topics import topic_job_manifests
+
+GRAFANA_PASSWORD_PLACEHOLDER = "placeholder-grafana-admin-password"  # noqa: S105
 
 
 def render_manifests(
@@ -25,6 +28,7 @@ def render_manifests(
         *forgejo_manifests(settings, secrets),
         *runner_manifests(settings),
         *deployer_manifests(),
+        *monitoring_manifests(settings, GRAFANA_PASSWORD_PLACEHOLDER),
     ]
 
 

@@ -35,9 +35,12 @@ RESOURCE_TYPES: Final[dict[tuple[str, str], type[pulumi.CustomResource]]] = {
     ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"): (
         k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding
     ),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): k8s.rbac.v1.ClusterRole,
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): k8s.rbac.v1.ClusterRoleBinding,
+    ("apps/v1", "DaemonSet"): k8s.apps.v1.DaemonSet,
 }
 # Created after everything else of their group, which they mount, run as or are reached by.
-WORKLOAD_KINDS: Final = frozenset({"StatefulSet", "Deployment", "Job"})
+WORKLOAD_KINDS: Final = frozenset({"StatefulSet", "Deployment", "DaemonSet", "Job"})
 # local-path binds a claim only when a pod uses it (WaitForFirstConsumer): waiting for "Bound"
 # before creating that pod would never end.
 SKIP_AWAIT: Final = "pulumi.com/skipAwait"

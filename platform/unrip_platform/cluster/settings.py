@@ -20,6 +20,27 @@ BUILDKIT_IMAGE: Final = "moby/buildkit:v0.25.2-rootless"
 # The environment CI jobs run in (host mode): Debian with Python 3.11 and git, like the repo needs.
 JOB_IMAGE: Final = "python:3.11.13-bookworm"
 SOCAT_IMAGE: Final = "alpine/socat:1.8.0.3"
+# The monitoring stack, pinned by tag and multi-arch index digest (the digest is what is pulled).
+PROMETHEUS_IMAGE: Final = (
+    "quay.io/prometheus/prometheus:v3.5.0"
+    "@sha256:63805ebb8d2b3920190daf1cb14a60871b16fd38bed42b857a3182bc621f4996"
+)
+ALERTMANAGER_IMAGE: Final = (
+    "quay.io/prometheus/alertmanager:v0.28.1"
+    "@sha256:27c475db5fb156cab31d5c18a4251ac7ed567746a2483ff264516437a39b15ba"
+)
+GRAFANA_IMAGE: Final = (
+    "docker.io/grafana/grafana:12.1.1"
+    "@sha256:a1701c2180249361737a99a01bc770db39381640e4d631825d38ff4535efa47d"
+)
+NODE_EXPORTER_IMAGE: Final = (
+    "quay.io/prometheus/node-exporter:v1.9.1"
+    "@sha256:d00a542e409ee618a4edc67da14dd48c5da66726bbd5537ab2af9c1dfc442c8a"
+)
+KUBE_STATE_METRICS_IMAGE: Final = (
+    "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0"
+    "@sha256:db384bf43222b066c378e77027a675d4cd9911107adba46c2922b3a55e10d6fb"
+)
 
 
 class _Settings(BaseModel):
@@ -42,6 +63,11 @@ class Images(_Settings):
     buildkit: str = BUILDKIT_IMAGE
     job: str = JOB_IMAGE
     socat: str = SOCAT_IMAGE
+    prometheus: str = PROMETHEUS_IMAGE
+    alertmanager: str = ALERTMANAGER_IMAGE
+    grafana: str = GRAFANA_IMAGE
+    node_exporter: str = NODE_EXPORTER_IMAGE
+    kube_state_metrics: str = KUBE_STATE_METRICS_IMAGE
 
 
 class RedpandaSettings(_Settings):
@@ -78,6 +104,24 @@ class RunnerSettings(_Settings):
     buildkit_cache_size: str = "20Gi"
 
 
+class MonitoringSettings(_Settings):
+    """Prometheus, Alertmanager, Grafana and the two exporters (cluster/monitoring)."""
+
+    # Prometheus' claim on the data volume; it keeps at most RETENTION_SHARE of it.
+    storage_gib: int = Field(default=10, ge=2)
+    retention_days: int = Field(default=30, ge=1)
+    scrape_interval: str = "15s"
+    prometheus_resources: Resources = Resources(
+        cpu_request="100m", cpu_limit="1", memory_request="256Mi", memory_limit="1Gi"
+    )
+    grafana_resources: Resources = Resources(
+        cpu_request="50m", cpu_limit="500m", memory_request="128Mi", memory_limit="512Mi"
+    )
+    small_resources: Resources = Resources(
+        cpu_request="10m", cpu_limit="200m", memory_request="32Mi", memory_limit="128Mi"
+    )
+
+
 class NetworkSettings(_Settings):
     """k3s's defaults: pods and services, excluded from the "internet" egress rules."""
 
@@ -97,3 +141,4 @@ class ClusterSettings(_Settings):
     forgejo: ForgejoSettings = ForgejoSettings()
     runner: RunnerSettings = RunnerSettings()
     network: NetworkSettings = NetworkSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()

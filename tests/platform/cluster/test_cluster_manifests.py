@@ -14,7 +14,13 @@ pytestmark = pytest.mark.platform
 
 # The one container allowed to deviate (rootless BuildKit); policy_exceptions.yaml says why.
 BUILDKIT = ("forgejo-runner", "buildkitd")
-CLUSTER_SCOPED = {"Namespace", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+CLUSTER_SCOPED = {
+    "Namespace",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+}
 
 
 def pod_specs(manifests: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -152,7 +152,7 @@ def test_outputs_mark_the_password_secret_and_nothing_else(program: Program) -> 
         f"{names.NAMESPACE_APPS}/{names.DEPLOYER_TOKEN_SECRET}"
     )
     secret = {key for key, value in outputs.items() if is_rpc_secret(value)}
-    assert secret == {"forgejo_admin_password"}
+    assert secret == {"forgejo_admin_password", "grafana_admin_password"}
 
 
 def test_workloads_wait_for_what_they_use(program: Program) -> None:
