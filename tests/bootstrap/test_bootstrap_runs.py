@@ -65,6 +65,32 @@ def test_a_clean_run_brings_up_everything_step_by_step_with_timings(station: Wor
     }
 
 
+def test_only_the_admin_may_push_or_merge_to_main_after_a_run(station: Workstation) -> None:
+    assert station.bootstrap() == 0
+    rule = station.world.forgejo["protection"]
+    assert rule["branch_name"] == "main"
+    assert rule["enable_push_whitelist"] is True
+    assert rule["push_whitelist_usernames"] == ["unrip-admin"]
+    assert rule["push_whitelist_deploy_keys"] is False
+    assert rule["merge_whitelist_usernames"] == ["unrip-admin"]
+    assert rule["apply_to_admins"] is True
+
+
+def test_a_weakened_protection_of_main_is_restored_by_the_next_run(
+    converged: Workstation,
+) -> None:
+    rule = converged.world.forgejo["protection"]
+    rule["push_whitelist_usernames"] = ["unrip-admin", "someone"]
+    rule["enable_push_whitelist"] = False
+
+    assert converged.bootstrap() == 0
+
+    assert outcomes(converged.printed())["forgejo"] == "done"
+    rule = converged.world.forgejo["protection"]
+    assert rule["enable_push_whitelist"] is True
+    assert rule["push_whitelist_usernames"] == ["unrip-admin"]
+
+
 def test_the_kubeconfig_is_private_and_points_at_the_stable_address(station: Workstation) -> None:
     assert station.bootstrap() == 0
     path = station.options.state_paths.kubeconfig

@@ -181,6 +181,7 @@ class World:
             "org": self.forgejo.get("org"),
             "repo": self.forgejo.get("repo") is not None,
             "secrets": sorted(self.forgejo.get("secrets", {})),
+            "protection": self.forgejo.get("protection"),
             "branch": self.forgejo.get("branch"),
             "apps_images": sorted(
                 {
@@ -599,6 +600,16 @@ class FakeForgejo:
                 assert body["private"] is True
                 data["repo"] = {"name": body["name"], "private": True}
                 return httpx.Response(201, json=data["repo"])
+            case "GET", _ if path == f"{repo_path}/branch_protections/main":
+                rule = data.get("protection")
+                return httpx.Response(200, json=rule) if rule else httpx.Response(404, json={})
+            case "POST", _ if path == f"{repo_path}/branch_protections":
+                assert data.get("repo") is not None and "protection" not in data
+                data["protection"] = {"branch_name": body["rule_name"], **body}
+                return httpx.Response(201, json=data["protection"])
+            case "PATCH", _ if path == f"{repo_path}/branch_protections/main":
+                data["protection"].update(body)
+                return httpx.Response(200, json=data["protection"])
             case "GET", _ if path == f"{repo_path}/actions/secrets":
                 return httpx.Response(200, json=[{"name": n} for n in data.get("secrets", {})])
             case "PUT", _ if path.startswith(f"{repo_path}/actions/secrets/"):
