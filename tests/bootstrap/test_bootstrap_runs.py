@@ -3,6 +3,7 @@ at any step, a second run and a plan that change nothing, `--from`, preflight re
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import stat
@@ -392,3 +393,18 @@ def test_a_failed_direct_apply_is_retried_by_the_rerun(station: Workstation) -> 
 
     assert station.bootstrap() == 0
     assert len(station.deployer.calls) == 1
+
+
+def test_the_command_signing_key_is_generated_once_and_kept(converged: Workstation) -> None:
+    where = ("secret", names.NAMESPACE_APPS, names.APPS_SECRET_COMMAND_SIGNING)
+    first = converged.world.objects[where]["data"][names.APPS_SECRET_COMMAND_SIGNING_KEY]
+    assert len(base64.b64decode(first)) >= 32
+    assert base64.b64decode(first).decode() not in converged.printed()
+
+    assert converged.bootstrap() == 0
+    assert converged.world.objects[where]["data"][names.APPS_SECRET_COMMAND_SIGNING_KEY] == first
+
+    del converged.world.objects[where]
+    assert converged.bootstrap() == 0
+    again = converged.world.objects[where]["data"][names.APPS_SECRET_COMMAND_SIGNING_KEY]
+    assert len(base64.b64decode(again)) >= 32 and again != first

@@ -66,6 +66,8 @@ class Outgoing:
     key: str | None
     envelope: Envelope[Any]
     partition: int | None = None
+    # Beyond the envelope's routing headers, e.g. the reactor's command MAC (runtime.signing).
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 async def _send(producer: AIOKafkaProducer, record: Outgoing) -> asyncio.Future[RecordMetadata]:
@@ -75,7 +77,7 @@ async def _send(producer: AIOKafkaProducer, record: Outgoing) -> asyncio.Future[
         record.topic,
         value=value,
         key=record.key.encode() if record.key is not None else None,
-        headers=headers,
+        headers=[*headers, *record.headers],
         partition=record.partition,
     )
     return future

@@ -39,6 +39,7 @@ from unrip_dev.bench.report import assess
 from unrip_dev.bench.sizes import baseline_message_bytes, hop_message_bytes
 from unrip_dev.broker import TansuBroker, tansu_binary
 from unrip_dev.supervisor import (
+    LOCAL_COMMAND_SIGNING_KEY,
     LOCAL_HEARTBEAT_INTERVAL_MS,
     LOCAL_SESSION_TIMEOUT_MS,
     env_without_unrip,
@@ -142,6 +143,7 @@ def child_env(settings: ServiceSettings) -> dict[str, str]:
                 str(value).lower() if isinstance(value, bool) else str(value)
             )
     env["UNRIP_SHUTDOWN_GRACE_S"] = "15"
+    env["UNRIP_COMMAND_SIGNING_KEY"] = LOCAL_COMMAND_SIGNING_KEY
     return env
 
 
