@@ -15,7 +15,7 @@ import yaml
 from unrip_platform import names
 
 from tests.bootstrap.conftest import STEPS, Workstation
-from tests.bootstrap.world import ENDPOINT, IMAGE_PREFIX, World, fake_clients
+from tests.bootstrap.world import ENDPOINT, HOST_KEY_LINE, IMAGE_PREFIX, World, fake_clients
 
 pytestmark = pytest.mark.platform
 
@@ -284,15 +284,37 @@ def test_hetzner_settings_are_checked_by_the_hetzner_project_before_any_change(
     assert station.world.mutations == []
 
 
-def test_a_server_with_another_host_key_is_refused_at_once(station: Workstation) -> None:
-    station.world.presented_host_key = "203.0.113.10 ssh-ed25519 AAAAImpostorKey"
+def test_the_host_key_is_pinned_on_first_contact(station: Workstation) -> None:
+    assert station.bootstrap() == 0
 
-    assert station.bootstrap() == 1
+    known_hosts = station.options.state_paths.known_hosts
+    assert known_hosts.read_text().strip() == HOST_KEY_LINE
+    assert stat.S_IMODE(known_hosts.stat().st_mode) == 0o600
+    server = station.world.server
+    assert server is not None
+    pinned_for = station.options.state_paths.known_hosts_server.read_text().strip()
+    assert pinned_for == str(server.server_id)
 
-    printed = station.printed()
+
+def test_a_server_with_another_host_key_is_refused_at_once(converged: Workstation) -> None:
+    converged.world.presented_host_key = "203.0.113.10 ssh-ed25519 AAAAImpostorKey"
+
+    assert converged.bootstrap(from_step="node") == 1
+
+    printed = converged.printed()
     assert outcomes(printed)["node"] == "FAILED"
     assert "FAILED after 0.0 s" in printed  # no waiting out the timeout
-    assert "does not present the host key Pulumi generated for it" in printed
+    assert "does not present the host key pinned at the first connection" in printed
+
+
+def test_a_rebuilt_server_has_its_new_host_key_pinned(converged: Workstation) -> None:
+    converged.world.lose_server()
+    converged.world.presented_host_key = "203.0.113.10 ssh-ed25519 AAAARebuiltServerKey"
+
+    assert converged.bootstrap() == 0
+
+    known_hosts = converged.options.state_paths.known_hosts
+    assert known_hosts.read_text().strip() == converged.world.presented_host_key
 
 
 def test_the_deployer_token_is_awaited_until_kubernetes_fills_it_in(station: Workstation) -> None:
