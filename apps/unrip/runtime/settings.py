@@ -50,6 +50,26 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
     kafka_heartbeat_interval_ms: int = Field(default=1_000, ge=100)
     kafka_request_timeout_ms: int = Field(default=30_000, ge=1000)
+    # Authentication to the brokers (docs/security.md). PLAINTEXT (no auth) is the local
+    # default: the embedded Tansu broker has none. In the cluster each service has its own
+    # SCRAM user whose ACLs allow exactly its topics (unrip_platform.cluster.bus_acls).
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-256"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _sasl_has_credentials(self) -> ServiceSettings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username
+            and self.kafka_sasl_password
+            and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError(
+                f"UNRIP_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "UNRIP_KAFKA_SASL_USERNAME and UNRIP_KAFKA_SASL_PASSWORD"
+            )
+        return self
 
 
 class CommandSigningSettings(ServiceSettings):
