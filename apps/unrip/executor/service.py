@@ -24,8 +24,9 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from unrip.contracts import LedgerEntryV1, utc_now
+from unrip.executor.in_flight import InFlight
 from unrip.executor.ledger import Ledger
-from unrip.executor.metrics import IN_FLIGHT
+from unrip.executor.metrics import IN_FLIGHT, IN_FLIGHT_MAX_AGE, OLDEST_IN_FLIGHT
 from unrip.executor.plan import BatchPlan, Planner
 from unrip.executor.settings import ExecutorSettings
 from unrip.executor.venue_calls import ParkedError, VenueCalls
@@ -49,6 +50,10 @@ class ExecutorService(Service):
         self.settings: ExecutorSettings = settings
         # Built (and its credentials checked) before the bus is touched.
         self.venue = venue or registry.load(settings.executor_venue).build_execution()
+        # Start times of commands in flight: the age the alerts read, the list /status shows.
+        self.in_flight = InFlight()
+        OLDEST_IN_FLIGHT.set_function(self.in_flight.oldest_age_s)
+        IN_FLIGHT_MAX_AGE.set(settings.executor_in_flight_max_age_s)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -153,6 +158,8 @@ class ExecutorService(Service):
         # later is already ``executing`` in the ledger).
         await self.ledger.write([(c.partition, c.entry) for c in plan.to_execute])
         IN_FLIGHT.set(len(plan.to_execute) + len(plan.to_reconcile))
+        in_flight = [c.entry.command_id for c in (*plan.to_execute, *plan.to_reconcile)]
+        self.in_flight.start(in_flight)
         if plan.to_reconcile:
             found = await self.calls.lookup([c.client_order_id for c in plan.to_reconcile])
             self.planner.reconcile(plan, found, now)
@@ -173,6 +180,7 @@ class ExecutorService(Service):
         for partition, command_id in plan.repeat_after:
             self.planner.republish(plan, partition, command_id)
         await self._flush(plan)
+        self.in_flight.finish(in_flight)
         IN_FLIGHT.set(0)
 
     async def _flush(self, plan: BatchPlan) -> None:

@@ -191,13 +191,16 @@ async def test_an_unreachable_api_keeps_the_strategy_then_fails_closed(
     assert await live.poll_once(now=10.0) is False
     assert live.refresh(now=10.0) is False
     assert kill_switch(live) is False  # within the staleness budget
+    assert live.stale is False
     assert live.refresh(now=31.0) is True  # nobody could stop it any more: stop trading
     assert kill_switch(live) is True
+    assert live.stale is True  # what unrip_reactor_strategy_stale and /status report
     assert live.current.spread_bps == 30  # everything else is the last good strategy
     api.down = False
     assert await live.poll_once(now=32.0)
     assert live.refresh(now=32.0) is True
     assert kill_switch(live) is False
+    assert live.stale is False
 
 
 async def test_start_fails_without_a_readable_valid_configmap(
