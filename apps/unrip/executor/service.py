@@ -32,6 +32,7 @@ from unrip.executor.settings import ExecutorSettings
 from unrip.executor.venue_calls import ParkedError, VenueCalls
 from unrip.runtime.consumer import Batch, ConsumerLoop
 from unrip.runtime.kafka import make_consumer, make_producer, publish_all
+from unrip.runtime.log_context import bind
 from unrip.runtime.service import Service
 from unrip.topics import CMD_EXECUTE_TRADE, STATE_EXECUTOR_LEDGER
 from unrip.venues import registry
@@ -160,6 +161,8 @@ class ExecutorService(Service):
         IN_FLIGHT.set(len(plan.to_execute) + len(plan.to_reconcile))
         in_flight = [c.entry.command_id for c in (*plan.to_execute, *plan.to_reconcile)]
         self.in_flight.start(in_flight)
+        # Lines logged until the batch is done (ours and the venue's) name its commands.
+        tags = bind(command_ids=in_flight)
         if plan.to_reconcile:
             found = await self.calls.lookup([c.client_order_id for c in plan.to_reconcile])
             self.planner.reconcile(plan, found, now)
@@ -181,6 +184,7 @@ class ExecutorService(Service):
             self.planner.republish(plan, partition, command_id)
         await self._flush(plan)
         self.in_flight.finish(in_flight)
+        tags.reset()
         IN_FLIGHT.set(0)
 
     async def _flush(self, plan: BatchPlan) -> None:
