@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
@@ -29,6 +30,7 @@ from unrip.executor.ledger import Ledger
 from unrip.executor.metrics import IN_FLIGHT, IN_FLIGHT_MAX_AGE, OLDEST_IN_FLIGHT
 from unrip.executor.plan import BatchPlan, Planner
 from unrip.executor.settings import ExecutorSettings
+from unrip.executor.status import executor_status
 from unrip.executor.venue_calls import ParkedError, VenueCalls
 from unrip.runtime.consumer import Batch, ConsumerLoop
 from unrip.runtime.kafka import make_consumer, make_producer, publish_all
@@ -53,6 +55,7 @@ class ExecutorService(Service):
         self.venue = venue or registry.load(settings.executor_venue).build_execution()
         # Start times of commands in flight: the age the alerts read, the list /status shows.
         self.in_flight = InFlight()
+        self.consumer_loop: ConsumerLoop | None = None
         OLDEST_IN_FLIGHT.set_function(self.in_flight.oldest_age_s)
         IN_FLIGHT_MAX_AGE.set(settings.executor_in_flight_max_age_s)
 
@@ -87,7 +90,7 @@ class ExecutorService(Service):
             await consumer.start()
             stack.push_async_callback(consumer.stop)  # leaves the group: partitions move at once
             self.health.started()
-            loop = ConsumerLoop(
+            self.consumer_loop = loop = ConsumerLoop(
                 consumer,
                 [CMD_EXECUTE_TRADE],
                 self,
@@ -98,6 +101,16 @@ class ExecutorService(Service):
                 await loop.run(stop)
             except ParkedError as exc:
                 log.warning("stopped with commands parked as executing", extra={"detail": str(exc)})
+
+    def status(self) -> dict[str, Any]:
+        return executor_status(
+            venue=self.venue.name,
+            group=self.settings.executor_group_id,
+            in_flight=self.in_flight,
+            max_age_s=self.settings.executor_in_flight_max_age_s,
+            ledger=getattr(self, "ledger", None),  # made in run(), once the bus is reachable
+            loop=self.consumer_loop,
+        )
 
     # -- rebalances ----------------------------------------------------------------------
 

@@ -147,6 +147,10 @@ class StrategyConfigMap:
         return f"configmap {self.namespace}/{self.name} key {self.key}"
 
     @property
+    def loaded(self) -> bool:
+        return self._good is not None
+
+    @property
     def stale(self) -> bool:
         """True while the kill switch is forced on because the last read is too old."""
         return self._fail_closed

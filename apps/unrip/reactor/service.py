@@ -25,6 +25,7 @@ from unrip.contracts import (
     utc_now,
 )
 from unrip.contracts.envelope import P
+from unrip.reactor import status
 from unrip.reactor.configmap import (
     InClusterConfigMapReader,
     StrategyConfigMap,
@@ -105,6 +106,7 @@ class ReactorService(Service):
         else:
             self.strategy = StrategyFile(settings.reactor_strategy_file)
         self.risk = RiskState(day=utc_now().date())
+        self.consumer_loop: ConsumerLoop | None = None
         # Read on every scrape: the ConfigMap poller flips it even when no batch arrives.
         STRATEGY_STALE.set_function(lambda: 1.0 if self.strategy_stale else 0.0)
 
@@ -123,14 +125,14 @@ class ReactorService(Service):
             await self.rebuild(utc_now())
             await consumer.start()
             self.health.started()
-            loop = ConsumerLoop(
+            self.consumer_loop = ConsumerLoop(
                 consumer,
                 [NORM_SWAP_DEMAND, EXEC_TRADE_RESULT],
                 self,
                 self.health,
                 commit_interval_ms=self.settings.kafka_commit_interval_ms,
             )
-            await loop.run(stop)
+            await self.consumer_loop.run(stop)
         finally:
             await consumer.stop()
             await self.producer.stop()
@@ -262,6 +264,21 @@ class ReactorService(Service):
         limits = self.strategy.current.limits
         KILL_SWITCH.set(1 if limits.kill_switch else 0)
         DAILY_LOSS_LIMIT.set(float(limits.daily_loss_limit_usd))
+
+    def status(self) -> dict[str, Any]:
+        if self.configmap is not None and not self.configmap.loaded:
+            return {"strategy": {"source": status.origin(self.strategy)}, "kill_switch": None}
+        strategy = self.strategy.current
+        loop = self.consumer_loop
+        return {
+            "kill_switch": status.kill_switch(strategy, self.strategy),
+            "strategy": status.strategy_status(strategy, self.strategy),
+            "risk": status.risk_status(strategy, self.risk),
+            "consumer": {
+                "group": self.settings.reactor_group_id,
+                **(loop.status() if loop else {}),
+            },
+        }
 
     @property
     def strategy_stale(self) -> bool:
