@@ -52,6 +52,7 @@ def test(c: Context, k: str = "", fast: bool = False) -> None:
         "speed": "with pace=recorded: replay this many times faster",
         "loop": "replay the feed file forever (quote ids get a #pass suffix)",
         "executors": "executor replicas in the consumer group",
+        "report": "write the run's HTML report here (default: report.html in the run's logs)",
     }
 )
 def dev(
@@ -65,6 +66,7 @@ def dev(
     speed: str = "1",
     loop: bool = False,
     executors: int = 1,
+    report: str | None = None,
 ) -> None:
     """Run the whole pipeline locally: embedded broker, topics, every service as a process."""
     from unrip_dev.dev import DevOptions, choose_source, run_dev
@@ -83,6 +85,7 @@ def dev(
             speed=float(speed),
             loop=loop,
             executors=int(executors),
+            report=Path(report) if report else None,
         )
     )
     if code:

@@ -26,6 +26,8 @@ from unrip.topics import CATALOGUE
 from unrip.venues import registry
 
 from unrip_dev.broker import TansuBroker, free_port
+from unrip_dev.report.html import write_report
+from unrip_dev.report.timeline import read_timeline
 from unrip_dev.supervisor import Supervisor, http_json, local_env
 from unrip_dev.tally import tally_bus
 
@@ -45,6 +47,8 @@ class DevOptions:
     executors: int = 1
     runs_dir: Path = Path(".runs")
     drain_timeout_s: float = 30.0
+    # The HTML report (pictures of the run); default: report.html in the run's directory.
+    report: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -169,6 +173,12 @@ def run_dev(options: DevOptions) -> int:
         exit_codes |= supervisor.stop([*reversed(core)], timeout_s=30)
         tally = asyncio.run(tally_bus(bootstrap))
         summary = _summary(tally.summary(), stats, exit_codes, ran_s, drained, crashed, run_dir)
+        report_path = write_report(
+            options.report or run_dir / "report.html",
+            summary,
+            asyncio.run(read_timeline(bootstrap)),
+        )
+        summary["report"] = str(report_path)
         _print_summary(console, summary)
         if options.as_json:
             print(json.dumps(summary, sort_keys=True))
@@ -260,5 +270,5 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         f"{_ms(latency['p50'])} / {_ms(latency['p99'])} / {_ms(latency['max'])}",
     )
     verdict = "[green]OK: nothing lost" if summary["ok"] else "[red]NOT OK"
-    table.caption = f"{verdict} — logs in {summary['run_dir']}"
+    table.caption = f"{verdict} — logs in {summary['run_dir']}, report {summary['report']}"
     console.print(table)
