@@ -16,6 +16,7 @@ from pulumi.automation.errors import CommandError
 from unrip_bootstrap.context import StepContext
 from unrip_bootstrap.progress import log
 from unrip_bootstrap.steps.base import BlockedError, Check, Status, Step
+from unrip_bootstrap.trading import trading_rows
 
 PREFLIGHT: Final = "preflight"
 EXIT_OK, EXIT_FAILED, EXIT_NOT_READY = 0, 1, 2
@@ -183,13 +184,25 @@ class Engine:
                 check = self._safe_check(step, deep=False)
                 detail = "; ".join([check.detail, *check.changes])
                 rows.append([step.name, str(check.status), detail])
+        converged = all(row[1] == Status.CONVERGED for row in rows)
+        exit_code = EXIT_OK if converged and len(rows) == len(self.steps) else EXIT_FAILED
+        # -- the trading layer (issue 17), informational: unrip_bootstrap.trading --
+        if converged and len(rows) == len(self.steps):
+            rows.extend(self._trading_rows())
+        # -- end of the trading layer --
         last = self.ctx.state.last_run()
         title = "unrip: live state"
         if last:
             title += f" (last run {last.get('started_at')}: {last.get('result')})"
         self.reporter.table(title, ["layer", "state", "detail"], rows)
-        converged = all(row[1] == Status.CONVERGED for row in rows)
-        return EXIT_OK if converged and len(rows) == len(self.steps) else EXIT_FAILED
+        return exit_code
+
+    def _trading_rows(self) -> list[list[str]]:
+        try:
+            return trading_rows(self.ctx.kube())
+        except Exception as exc:
+            reason = self.ctx.redactor.redact(describe_error(exc))
+            return [["trading", "unknown", f"cannot tell: {reason}"]]
 
     def _safe_check(self, step: Step, *, deep: bool) -> Check:
         try:
