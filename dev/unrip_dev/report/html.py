@@ -51,6 +51,10 @@ def _stage_table(stages: dict[str, list[float]]) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def _stage_percentile(stages: dict[str, list[float]], q: float) -> list[tuple[str, float]]:
     found = {name: percentile(sorted(stages[name]), q) for name in STAGES}
     return [(name, value) for name, value in found.items() if value is not None]
@@ -69,10 +73,16 @@ def render(summary: dict[str, Any], timeline: Timeline) -> str:
     stages = timeline.stage_latencies_ms()
     stage_p = _stage_percentile(stages, 50)
     stage_p99 = _stage_percentile(stages, 99)
+    e2e = sorted(timeline.end_to_end_ms())
+    e2e_text = (
+        f"<p>{len(e2e)} results; p50 {_ms(percentile(e2e, 50))}, p90 {_ms(percentile(e2e, 90))}, "
+        f"p99 {_ms(percentile(e2e, 99))}, max {_ms(e2e[-1] if e2e else None)} ms</p>"
+    )
     pictures = [
         (
             "End-to-end latency",
-            svg.histogram(
+            e2e_text
+            + svg.histogram(
                 timeline.end_to_end_ms(),
                 title="demand observed → result produced (ms), per command",
                 unit="ms",

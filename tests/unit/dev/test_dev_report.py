@@ -64,6 +64,7 @@ def test_the_report_is_one_self_contained_file_with_every_picture(tmp_path: Path
     assert html.count("<svg") == 6
     assert not re.search(r"<(script|link|img)\b", html)  # nothing fetched when opened
     assert "max_notional" in html and "OK: nothing lost" in html
+    assert "30 results; p50 40.0, p90 52.0, p99 55.0, max 55.0 ms" in html  # 26..55 ms
     # The histogram has a bar per bin plus the overflow bar, and counts every result once.
     histogram = html.split("<h2>End-to-end latency</h2>")[1].split("</svg>")[0]
     counts = [int(n) for n in re.findall(r": (\d+)</title>", histogram)]
