@@ -53,6 +53,7 @@ def test(c: Context, k: str = "", fast: bool = False) -> None:
         "loop": "replay the feed file forever (quote ids get a #pass suffix)",
         "executors": "executor replicas in the consumer group",
         "report": "write the run's HTML report here (default: report.html in the run's logs)",
+        "prometheus": "also run a local Prometheus scraping the services with the alert rules",
     }
 )
 def dev(
@@ -67,6 +68,7 @@ def dev(
     loop: bool = False,
     executors: int = 1,
     report: str | None = None,
+    prometheus: bool = False,
 ) -> None:
     """Run the whole pipeline locally: embedded broker, topics, every service as a process."""
     from unrip_dev.dev import DevOptions, choose_source, run_dev
@@ -86,6 +88,7 @@ def dev(
             loop=loop,
             executors=int(executors),
             report=Path(report) if report else None,
+            prometheus=prometheus,
         )
     )
     if code:

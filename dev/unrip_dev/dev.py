@@ -26,6 +26,7 @@ from unrip.topics import CATALOGUE
 from unrip.venues import registry
 
 from unrip_dev.broker import TansuBroker, free_port
+from unrip_dev.prometheus import alerts, start_local_prometheus
 from unrip_dev.report.html import write_report
 from unrip_dev.report.timeline import read_timeline
 from unrip_dev.supervisor import Supervisor, http_json, local_env
@@ -49,6 +50,8 @@ class DevOptions:
     drain_timeout_s: float = 30.0
     # The HTML report (pictures of the run); default: report.html in the run's directory.
     report: Path | None = None
+    # A local Prometheus scraping the services with the pipeline alert rules.
+    prometheus: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -150,6 +153,11 @@ def run_dev(options: DevOptions) -> int:
             for problem in problems:
                 console.print(f"[red]{problem}")
             return 1
+        prometheus = None
+        if options.prometheus:
+            names = {n: "executor" if n.startswith("executor-") else n for n in [*core, "ingest"]}
+            prometheus = start_local_prometheus(supervisor, names)
+            console.print(f"Prometheus {prometheus.url} with the pipeline alert rules: /alerts")
         console.print(f"pipeline running ({options.source} source); Ctrl-C stops it")
         started = time.monotonic()
         stats: dict[str, Any] | None = None
@@ -167,12 +175,15 @@ def run_dev(options: DevOptions) -> int:
                 time.sleep(0.25)  # refresh cadence of the progress display
         ran_s = time.monotonic() - started
         crashed = [n for n, c in supervisor.children.items() if not c.running]
+        seen_alerts = alerts(prometheus) if prometheus is not None else None
         # Stop the source first, then let everything already on the bus reach its end.
         exit_codes = supervisor.stop(["ingest"], timeout_s=20)
         drained, stats = _drain(monitor.url, options.drain_timeout_s)
         exit_codes |= supervisor.stop([*reversed(core)], timeout_s=30)
         tally = asyncio.run(tally_bus(bootstrap))
         summary = _summary(tally.summary(), stats, exit_codes, ran_s, drained, crashed, run_dir)
+        if seen_alerts is not None:
+            summary["alerts"] = seen_alerts  # pending or firing when the run ended
         report_path = write_report(
             options.report or run_dir / "report.html",
             summary,
@@ -269,6 +280,9 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         "latency p50 / p99 / max ms",
         f"{_ms(latency['p50'])} / {_ms(latency['p99'])} / {_ms(latency['max'])}",
     )
+    if "alerts" in summary:
+        shown = [f"{a['alert']} {a['state']} {a['pod']}".strip() for a in summary["alerts"]]
+        table.add_row("alerts (local Prometheus)", "; ".join(shown) or "none")
     verdict = "[green]OK: nothing lost" if summary["ok"] else "[red]NOT OK"
     table.caption = f"{verdict} — logs in {summary['run_dir']}, report {summary['report']}"
     console.print(table)
