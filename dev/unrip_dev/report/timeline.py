@@ -140,7 +140,9 @@ async def read_timeline(bootstrap_servers: str) -> Timeline:
                     envelope.ingested_at,
                     payload.status.value,
                     payload.pnl_usd,
-                    payload.demand_to_outcome_ms,
+                    # Received -> result produced, the sum of the stages below (the payload's
+                    # demand_to_outcome_ms stops at the venue's execution time instead).
+                    _ms(envelope.ingested_at - payload.demand_observed_at),
                     payload.venue_latency_ms,
                 ),
             )
