@@ -169,6 +169,27 @@ async def test_the_poller_picks_up_a_change_within_its_interval(
     assert live.current.spread_bps == 45
 
 
+async def test_the_poller_forces_the_kill_switch_with_no_batch_arriving(
+    api: FakeApiServer, credentials: Path
+) -> None:
+    """With no demands flowing nobody calls refresh(); the stale flag (and its alert) must
+    still show once the ConfigMap has been unreadable past its budget."""
+    reader = NotifyingReader(reader_for(api, credentials))
+    live = StrategyConfigMap(reader, NAMESPACE, NAME, poll_interval_s=0.01, max_staleness_s=0.001)
+    await live.start()
+    api.down = True
+    stop = asyncio.Event()
+    poller = asyncio.create_task(live.poll(stop))
+    for _ in range(2):  # the second read starts after the first one's staleness check
+        reader.read_done.clear()
+        async with asyncio.timeout(5):
+            await reader.read_done.wait()
+    stop.set()
+    await poller
+    assert live.stale is True
+    assert kill_switch(live) is True
+
+
 async def test_a_broken_edit_keeps_the_last_good_strategy(
     api: FakeApiServer, credentials: Path
 ) -> None:
