@@ -140,10 +140,13 @@ def chaos(
     """Kill executors while they work; prove no trade was executed twice or lost."""
     import json as json_module
 
+    from rich.console import Console
     from unrip_dev.chaos import ChaosOptions, run_chaos
 
+    progress = Console(stderr=True, highlight=False)
     report = run_chaos(
         ChaosOptions(
+            progress=lambda line: progress.print(line, markup=False, soft_wrap=True),
             commands=commands,
             kills=kills,
             executors=executors,
@@ -155,9 +158,7 @@ def chaos(
         )
     )
     summary = report.as_dict()
-    events = summary.pop("events")
-    for event in events:
-        print(event, file=sys.stderr)
+    summary.pop("events")  # already printed as they happened
     for key, value in summary.items():
         print(f"{key:>24}: {value}", file=sys.stderr)
     if json:
