@@ -116,3 +116,15 @@ def test_chaos_prints_progress_while_it_runs() -> None:
         process.wait(timeout=120)
     assert process.returncode == 0, "".join(seen) + rest
     assert "ok: True" in rest
+
+
+def test_a_bad_service_setting_exits_2_with_one_line_naming_the_variable() -> None:
+    unrip = Path(sys.executable).with_name("unrip")
+    env = {**os.environ, "UNRIP_HTTP_PORT": "eighty"}
+    result = subprocess.run(
+        [str(unrip), "monitor"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "UNRIP_HTTP_PORT" in lines[0], result.stderr
+    assert "eighty" not in result.stderr and "Traceback" not in result.stderr
