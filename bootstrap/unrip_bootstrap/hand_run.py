@@ -20,8 +20,8 @@ from typing import Final
 from unrip_bootstrap.clients.pulumi_stacks import PULUMI_INSTALL_HINT
 from unrip_bootstrap.options import BootstrapOptions
 from unrip_bootstrap.redact import Redactor
-from unrip_bootstrap.secret_files import SecretsInvalidError, _load_group
-from unrip_bootstrap.secret_groups import GROUPS, PulumiStateSecrets
+from unrip_bootstrap.secret_files import load_one_group
+from unrip_bootstrap.secret_groups import PulumiStateSecrets
 
 PROJECTS: Final = ("hetzner", "cluster")
 # Commands that act on one stack: `--stack` is added unless given (so they hit the bootstrap's).
@@ -54,13 +54,8 @@ def with_stack(args: Sequence[str], stack: str) -> list[str]:
 
 def pulumi_environment(options: BootstrapOptions) -> dict[str, str]:
     """The variables the bootstrap's workspace gets, from `.secrets/pulumi-state.yaml` only."""
-    group = next(group for group in GROUPS if group.key == "pulumi")
-    problems: list[str] = []
-    secrets = _load_group(options.secrets_dir, group, Redactor(), problems)
-    if problems:
-        raise SecretsInvalidError(problems)
-    if not isinstance(secrets, PulumiStateSecrets):
-        raise SecretsInvalidError([f"{group.filename}: missing in {options.secrets_dir}"])
+    secrets = load_one_group(options.secrets_dir, "pulumi", Redactor())
+    assert isinstance(secrets, PulumiStateSecrets)
     env = secrets.environment(options.default_backend)
     backend = env["PULUMI_BACKEND_URL"]
     if backend.startswith("file://"):
