@@ -288,6 +288,7 @@ def bench(
     import json as json_module
 
     from rich.console import Console
+    from rich.markup import escape
     from unrip_dev.bench.report import print_tables
     from unrip_dev.bench.runner import BenchOptions, run_bench
 
@@ -296,7 +297,7 @@ def bench(
         BenchOptions(
             quick=quick,
             bootstrap_servers=bootstrap_servers,
-            progress=lambda line: progress.print(f"[dim]{line}"),
+            progress=lambda line: progress.print(f"[dim]{escape(line)}"),
         )
     )
     print_tables(document, progress if json else Console())
