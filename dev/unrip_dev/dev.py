@@ -14,9 +14,10 @@ import signal
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from rich.console import Console
 from rich.live import Live
@@ -31,6 +32,8 @@ from unrip_dev.report.html import write_report
 from unrip_dev.report.timeline import read_timeline
 from unrip_dev.supervisor import Supervisor, http_json, local_env
 from unrip_dev.tally import tally_bus
+
+CENT: Final = Decimal("0.01")
 
 Source = Literal["file", "live"]
 
@@ -86,7 +89,7 @@ def _progress_table(
             ("skips", stats["skips"]),
             ("results", stats["results"]),
             ("  fill rate", stats["fill_rate"]),
-            ("  PnL USD", stats["pnl_usd"]),
+            ("  PnL USD", usd(stats["pnl_usd"])),
             ("awaiting result", stats["awaiting_result"]),
             ("dead letters", stats["dead_letters_total"]),
             ("latency p50 ms", _ms(latency.get("p50"))),
@@ -101,6 +104,13 @@ def _progress_table(
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
+
+
+def usd(value: object) -> str:
+    """A dollar amount for people: cents, half-even (the JSON summary keeps the exact value)."""
+    if value is None:
+        return "-"
+    return str(Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_EVEN))
 
 
 def run_dev(options: DevOptions) -> int:
@@ -274,7 +284,8 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         "commands_without_result",
         "conflicting_results",
     ):
-        table.add_row(key, str(summary[key]))
+        value = summary[key]
+        table.add_row(key, usd(value) if key == "pnl_usd" else str(value))
     latency = summary["latency_ms"]
     table.add_row(
         "latency p50 / p99 / max ms",
