@@ -65,6 +65,7 @@ def dev(
     speed: str = "1",
     loop: bool = False,
     executors: int = 1,
+    archive: str | None = None,
 ) -> None:
     """Run the whole pipeline locally: embedded broker, topics, every service as a process."""
     from unrip_dev.dev import DevOptions, choose_source, run_dev
@@ -83,6 +84,7 @@ def dev(
             speed=float(speed),
             loop=loop,
             executors=int(executors),
+            archive=Path(archive).absolute() if archive else None,
         )
     )
     if code:
@@ -283,3 +285,38 @@ def bench(
 
 
 # --- end bench ---------------------------------------------------------------------------------
+
+
+@task(
+    help={
+        "archive": "the archive directory (what `invoke dev --archive DIR` or the archiver wrote)",
+        "from_": "start of the window, ISO 8601 (UTC when no zone; default: start of archive)",
+        "to": "end of the window, exclusive (default: end of archive)",
+        "strategy": "strategy YAML; give it twice to compare two side by side (default: the "
+        "bundled default strategy)",
+        "out": "where report.html and summary.json go (default .runs/backtest)",
+        "json": "print the summary as one JSON object on the last line of stdout",
+    },
+    iterable=["strategy"],
+)
+def backtest(
+    c: Context,
+    archive: str,
+    from_: str | None = None,
+    to: str | None = None,
+    strategy: list[str] | None = None,
+    out: str = ".runs/backtest",
+    json: bool = False,
+) -> None:
+    """Recorded demands through the reactor's decision and the paper venue, simulated clock."""
+    from unrip_dev.backtest.main import main
+
+    argv = ["--archive", archive, "--out", out]
+    argv += ["--from", from_] if from_ else []
+    argv += ["--to", to] if to else []
+    for path in strategy or []:
+        argv += ["--strategy", path]
+    argv += ["--json"] if json else []
+    code = main(argv)
+    if code:
+        raise SystemExit(code)

@@ -25,6 +25,7 @@ from unrip.runtime.kafka import ensure_topics
 from unrip.topics import CATALOGUE
 from unrip.venues import registry
 
+from unrip_dev.archive_run import archiver_env, wait_archived
 from unrip_dev.broker import TansuBroker, free_port
 from unrip_dev.supervisor import Supervisor, http_json, local_env
 from unrip_dev.tally import tally_bus
@@ -45,6 +46,7 @@ class DevOptions:
     executors: int = 1
     runs_dir: Path = Path(".runs")
     drain_timeout_s: float = 30.0
+    archive: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -127,7 +129,14 @@ def run_dev(options: DevOptions) -> int:
         supervisor.spawn("reactor", "reactor", free_port())
         monitor = supervisor.spawn("monitor", "monitor", free_port())
         core = ["paper-venue", *executors, "reactor", "monitor"]
-        problems = supervisor.wait_ready(core, timeout_s=60)
+        if options.archive is not None:
+            # Started with the others, stopped after them once it holds what the bus holds.
+            supervisor.spawn(
+                "archiver", "archiver", free_port(), archiver_env(options.archive, quick=True)
+            )
+        problems = supervisor.wait_ready(
+            core + (["archiver"] if options.archive is not None else []), timeout_s=60
+        )
         if problems:
             for problem in problems:
                 console.print(f"[red]{problem}")
@@ -169,6 +178,11 @@ def run_dev(options: DevOptions) -> int:
         exit_codes |= supervisor.stop([*reversed(core)], timeout_s=30)
         tally = asyncio.run(tally_bus(bootstrap))
         summary = _summary(tally.summary(), stats, exit_codes, ran_s, drained, crashed, run_dir)
+        if options.archive is not None:
+            archived = wait_archived(bootstrap, options.archive, options.drain_timeout_s)
+            exit_codes |= supervisor.stop(["archiver"], timeout_s=30)
+            summary["archive"] = {"path": str(options.archive), **archived}
+            summary["ok"] = summary["ok"] and archived["complete"] and exit_codes["archiver"] == 0
         _print_summary(console, summary)
         if options.as_json:
             print(json.dumps(summary, sort_keys=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,9 @@ class ReactorService(Service):
             self.strategy = self.configmap
         else:
             self.strategy = StrategyFile(settings.reactor_strategy_file)
-        self.risk = RiskState(day=utc_now().date())
+        # The one clock the decisions read: replay and backtests set a simulated one.
+        self.clock: Callable[[], datetime] = utc_now
+        self.risk = RiskState(day=self.clock().date())
 
     async def run(self, stop: asyncio.Event) -> None:
         # aiokafka clients bind to the running loop, so they are made here, not in __init__.
@@ -180,7 +183,7 @@ class ReactorService(Service):
         log.info("partitions revoked", extra={"partitions": sorted(map(str, partitions))})
 
     async def handle(self, batch: Batch) -> None:
-        now = utc_now()
+        now = self.clock()
         if self.strategy.refresh():
             CONFIG_RELOADS.inc()
         self.risk.roll(now)
