@@ -40,9 +40,15 @@ def archive_counts(root: Path) -> Counter[str]:
     if dataset is None:
         return Counter()
     table = dataset.to_table(columns=["topic"])
-    return Counter({str(row["topic"]): int(row["count"]) for row in
-                    table.group_by("topic").aggregate([("topic", "count")])
-                    .rename_columns(["topic", "count"]).to_pylist()})
+    return Counter(
+        {
+            str(row["topic"]): int(row["count"])
+            for row in table.group_by("topic")
+            .aggregate([("topic", "count")])
+            .rename_columns(["topic", "count"])
+            .to_pylist()
+        }
+    )
 
 
 def read_window(

@@ -29,12 +29,15 @@ def archive_counts(root: Path) -> tuple[Counter[str], int]:
         return Counter(), 0
     table = f"read_parquet('{root}/**/*.parquet', hive_partitioning=true)"
     per_topic = Counter(
-        {str(topic): int(n) for topic, n in duckdb.sql(
-            f"SELECT topic, count(*) FROM {table} GROUP BY topic"
-        ).fetchall()}
+        {
+            str(topic): int(n)
+            for topic, n in duckdb.execute(
+                f"SELECT topic, count(*) FROM {table} GROUP BY topic"
+            ).fetchall()
+        }
     )
-    [(repeats,)] = duckdb.sql(
-        f"SELECT count(*) - count(DISTINCT (topic, partition, \"offset\")) FROM {table}"
+    [(repeats,)] = duckdb.execute(
+        f'SELECT count(*) - count(DISTINCT (topic, partition, "offset")) FROM {table}'
     ).fetchall()
     return per_topic, int(repeats)
 

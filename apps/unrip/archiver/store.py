@@ -50,7 +50,9 @@ class ArchiveStore:
 
     def archived_up_to(self, topic: str) -> dict[int, int]:
         """Per partition, the highest offset archived (everything below it is archived too)."""
-        selector = fs.FileSelector(topic_dir(self.root, topic), recursive=True, allow_not_found=True)
+        selector = fs.FileSelector(
+            topic_dir(self.root, topic), recursive=True, allow_not_found=True
+        )
         highest: dict[int, int] = {}
         for info in self.filesystem.get_file_info(selector):
             name = FileName.parse(info.base_name)
@@ -65,13 +67,13 @@ class ArchiveStore:
             with self.filesystem.open_output_stream(path) as stream:
                 stream.write(data)
             return path
-        os.makedirs(directory, exist_ok=True)
-        temporary = f"{directory}/.{name}.{uuid.uuid4().hex}.tmp"
-        with open(temporary, "wb") as out:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        temporary = Path(directory) / f".{name}.{uuid.uuid4().hex}.tmp"
+        with temporary.open("wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temporary, path)
+        temporary.replace(path)
         descriptor = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(descriptor)

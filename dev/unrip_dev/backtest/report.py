@@ -43,7 +43,9 @@ def _pnl_svg(runs: Sequence[BacktestRun]) -> str:
             continue
         colour = _COLOURS[index % len(_COLOURS)]
         line = " ".join(xy(t, v) for t, v in run.pnl_curve)
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{line}"/>')
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{line}"/>'
+        )
         parts.append(
             f'<text x="{_W - _PAD - 150}" y="{16 + 14 * index}" font-size="12" fill="{colour}">'
             f"{html.escape(run.strategy_id)}</text>"

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from pydantic_settings import BaseSettings
-from unrip.cli import SERVICES
 from unrip.archiver.settings import ArchiverSettings
+from unrip.cli import SERVICES
 from unrip.executor.settings import ExecutorSettings
 from unrip.ingest.settings import IngestSettings
 from unrip.monitor.service import MonitorSettings

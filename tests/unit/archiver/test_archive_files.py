@@ -55,9 +55,9 @@ def handle(service: ArchiverService, records: list[ConsumerRecord]) -> None:
 
 
 def archived_rows(root: Path) -> list[tuple[object, ...]]:
-    return duckdb.sql(
+    return duckdb.execute(
         f"SELECT topic, date, hour, \"offset\", value FROM read_parquet('{root}/**/*.parquet',"
-        " hive_partitioning=true) ORDER BY \"offset\""
+        ' hive_partitioning=true) ORDER BY "offset"'
     ).fetchall()
 
 
@@ -82,7 +82,7 @@ def test_records_are_partitioned_by_topic_and_event_hour_with_their_exact_bytes(
 
 def test_envelope_fields_are_typed_columns_and_the_payload_is_json(tmp_path: Path) -> None:
     handle(archiver(tmp_path), [record(0, demand_value(0))])
-    [(event_type, observed_at, payload)] = duckdb.sql(
+    [(event_type, observed_at, payload)] = duckdb.execute(
         f"SELECT event_type, observed_at, payload->>'quote_id' FROM read_parquet("
         f"'{tmp_path}/**/*.parquet')"
     ).fetchall()
@@ -104,8 +104,12 @@ def test_rewriting_the_same_range_yields_the_same_file(tmp_path: Path) -> None:
     records = [record(i, demand_value(i)) for i in range(2)]
     handle(archiver(tmp_path / "a"), records)
     handle(archiver(tmp_path / "b"), records)
-    first = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*.parquet")}
-    second = {p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*.parquet")}
+    first = {
+        p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*.parquet")
+    }
+    second = {
+        p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*.parquet")
+    }
     assert first == second
 
 
