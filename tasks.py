@@ -320,3 +320,97 @@ def backtest(
     code = main(argv)
     if code:
         raise SystemExit(code)
+
+
+_REPLAY_HELP = {
+    "archive": "read this archive directory (local path; see docs/archive.md for S3)",
+    "source_bootstrap_servers": "or read the topics' retained range from this broker",
+    "from_": "start of the window, ISO 8601 (UTC when no zone)",
+    "to": "end of the window, exclusive",
+    "topics": "topic names or patterns (default: every archived topic)",
+    "bootstrap_servers": "the broker to publish to",
+    "pace": "recorded (the recording's spacing) or fast (as fast as possible)",
+    "speed": "with pace=recorded: this many times faster",
+}
+
+
+@task(
+    help={
+        **_REPLAY_HELP,
+        "into": "publish into scratch topics named PREFIX<topic> (e.g. replay.)",
+        "reactor": "run the records through the production reactor on a simulated clock",
+        "strategy": "with --reactor: the strategy file (default: the bundled one)",
+    }
+)
+def replay(
+    c: Context,
+    archive: str | None = None,
+    source_bootstrap_servers: str | None = None,
+    from_: str | None = None,
+    to: str | None = None,
+    topics: str | None = None,
+    bootstrap_servers: str | None = None,
+    pace: str = "fast",
+    speed: str = "1",
+    into: str | None = None,
+    reactor: bool = False,
+    strategy: str | None = None,
+) -> None:
+    """Replay archived or retained events into scratch topics or through the reactor."""
+    from unrip_dev.replay_cli import replay_main
+
+    argv = _replay_argv(archive, source_bootstrap_servers, from_, to, topics, bootstrap_servers)
+    argv += ["--pace", pace, "--speed", speed]
+    argv += ["--into", into] if into is not None else []
+    argv += ["--reactor"] if reactor else []
+    argv += ["--strategy", strategy] if strategy else []
+    code = replay_main(argv)
+    if code:
+        raise SystemExit(code)
+
+
+@task(
+    help={
+        **{
+            k: v
+            for k, v in _REPLAY_HELP.items()
+            if k not in ("source_bootstrap_servers", "pace", "speed")
+        },
+        "append": "publish even into topics that already hold records",
+    }
+)
+def restore(
+    c: Context,
+    archive: str,
+    bootstrap_servers: str,
+    from_: str | None = None,
+    to: str | None = None,
+    topics: str | None = None,
+    append: bool = False,
+) -> None:
+    """Restore topics from the archive after a volume loss (docs/disaster-recovery.md)."""
+    from unrip_dev.replay_cli import restore_main
+
+    argv = _replay_argv(archive, None, from_, to, topics, bootstrap_servers)
+    code = restore_main(argv + (["--append"] if append else []))
+    if code:
+        raise SystemExit(code)
+
+
+def _replay_argv(
+    archive: str | None,
+    source: str | None,
+    start: str | None,
+    end: str | None,
+    topics: str | None,
+    bootstrap_servers: str | None,
+) -> list[str]:
+    pairs = {
+        "--archive": archive,
+        "--source-bootstrap-servers": source,
+        "--from": start,
+        "--to": end,
+        "--topics": topics,
+        "--bootstrap-servers": bootstrap_servers,
+    }
+    return [part for flag, value in pairs.items() if value for part in (flag, value)]
