@@ -84,6 +84,9 @@ DEPLOY_SCRIPT: Final = "ci/deploy.py"
 # the bootstrap creates them from the operator's secrets (values never enter git).
 APPS_SECRET_NEAR_INTENTS: Final = "near-intents"  # noqa: S105 (a name)
 APPS_SECRET_NEAR_INTENTS_JWT_KEY: Final = "jwt"  # noqa: S105 (a key name)
+# The archiver's object storage (optional; manifests/base/archiver reads its keys as
+# UNRIP_ARCHIVER_URI, _S3_ENDPOINT, _S3_REGION, _S3_ACCESS_KEY, _S3_SECRET_KEY).
+APPS_SECRET_ARCHIVE_STORAGE: Final = "archive-storage"  # noqa: S105 (a name)
 # Pods with this label (value "true") may open connections to the public internet on 443 (the
 # cluster project's venue egress rule); in the apps only the ingest carries it.
 VENUE_EGRESS_LABEL: Final = "unrip.io/venue-egress"

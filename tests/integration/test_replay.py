@@ -14,7 +14,7 @@ from unrip.topics import CATALOGUE
 from unrip_dev.archive import read_window
 from unrip_dev.archive_run import archiver_env, wait_archived
 from unrip_dev.broker import TansuBroker, free_port
-from unrip_dev.replay import publish, through_reactor
+from unrip_dev.replay import publish, read_retained, through_reactor
 from unrip_dev.supervisor import Supervisor
 
 from tests.integration.helpers import eventually
@@ -84,6 +84,11 @@ async def test_topics_restored_from_the_archive_equal_the_lost_ones_record_for_r
         # Replay into scratch topics: the same records under a prefix.
         await publish(records, fresh.bootstrap_servers, prefix="replay.")
         assert await partition_logs(fresh.bootstrap_servers, "replay.") == original
+
+    # The bus's retained range reads as the same records as the archive.
+    retained = await read_retained(broker.bootstrap_servers, ARCHIVED, None, None)
+    key = lambda r: (r.topic, r.partition, r.offset, r.value)  # noqa: E731
+    assert sorted(map(key, retained)) == sorted(map(key, records))
 
     # Through the production reactor, twice: the same command ids, byte for byte.
     first = await through_reactor(records)

@@ -1,4 +1,4 @@
-"""The apps' Kubernetes Secret (NEAR relay JWT, solver keys), from `.secrets/`.
+"""The apps' Kubernetes Secrets (NEAR relay JWT, solver keys, archive storage), from `.secrets/`.
 
 Created server-side with kubectl, the data on stdin; compared with what is in the cluster
 so an unchanged secret is not applied again. Names and keys: `unrip_platform.names`.
@@ -39,12 +39,24 @@ def app_secret_manifests(secrets: Secrets) -> list[dict[str, Any]]:
         values[names.APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY] = (
             secrets.venue_keys.signing_key.get_secret_value()
         )
-    return [_secret(names.APPS_SECRET_NEAR_INTENTS, values)]
+    manifests = [_secret(names.APPS_SECRET_NEAR_INTENTS, values)]
+    archive = secrets.archive_storage
+    if archive is not None:
+        # Secret `archive-storage`: the archiver's bucket and credentials (docs/archive.md).
+        storage = {
+            "uri": archive.uri,
+            "endpoint": archive.endpoint,
+            "region": archive.region,
+            "access_key": archive.access_key.get_secret_value(),
+            "secret_key": archive.secret_key.get_secret_value(),
+        }
+        manifests.append(_secret(names.APPS_SECRET_ARCHIVE_STORAGE, storage))
+    return manifests
 
 
 class AppSecretsStep:
     name = "app-secrets"
-    title = "the apps' Secret near-intents (relay JWT, solver keys)"
+    title = "the apps' Secrets near-intents (relay JWT, solver keys) and archive-storage"
 
     def _outdated(self, ctx: StepContext) -> list[dict[str, Any]]:
         kube = ctx.kube()
