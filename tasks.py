@@ -69,6 +69,8 @@ def test(c: Context, k: str = "", fast: bool = False) -> None:
         "executors": "executor replicas in the consumer group",
         "report": "write the run's HTML report here (default: report.html in the run's logs)",
         "prometheus": "also run a local Prometheus scraping the services with the alert rules",
+        "archive": "also run the archiver, archiving every event into this directory as "
+        "Parquet (default: no archiver)",
     },
 )
 def dev(
@@ -84,6 +86,7 @@ def dev(
     executors: int = 1,
     report: str | None = None,
     prometheus: bool = False,
+    archive: str | None = None,
 ) -> None:
     """Run the whole pipeline locally: embedded broker, topics, every service as a process."""
     from unrip_dev.dev import DevOptions, choose_source, run_dev
@@ -104,6 +107,7 @@ def dev(
             executors=executors,
             report=Path(report) if report else None,
             prometheus=prometheus,
+            archive=Path(archive).absolute() if archive else None,
         )
     )
     if code:
@@ -357,3 +361,138 @@ def lock(c: Context, upgrade: bool = False) -> None:
 
 
 # --- end operator habits -----------------------------------------------------------------------
+
+
+# --- archive, replay, backtest, restore (issue 18; docs/archive.md) ----------------------------
+
+
+@typed_task(
+    help={
+        "archive": "the archive directory (what `invoke dev --archive DIR` or the archiver wrote)",
+        "from_": "start of the window, ISO 8601, UTC when no zone (default: start of archive)",
+        "to": "end of the window, exclusive (default: end of archive)",
+        "strategy": "strategy YAML; give it twice to compare two side by side (default: the "
+        "bundled default strategy)",
+        "out": "where report.html and summary.json go",
+        "json": "print the summary as one JSON object on the last line of stdout",
+    },
+    iterable=["strategy"],
+)
+def backtest(
+    c: Context,
+    archive: str,
+    from_: str | None = None,
+    to: str | None = None,
+    strategy: list[str] | None = None,
+    out: str = ".runs/backtest",
+    json: bool = False,
+) -> None:
+    """Recorded demands through the reactor's decision and the paper venue, simulated clock."""
+    from unrip_dev.backtest.main import main
+
+    argv = ["--archive", archive, "--out", out]
+    argv += ["--from", from_] if from_ else []
+    argv += ["--to", to] if to else []
+    for path in strategy or []:
+        argv += ["--strategy", path]
+    argv += ["--json"] if json else []
+    code = main(argv)
+    if code:
+        raise SystemExit(code)
+
+
+_WINDOW_HELP = {
+    "from_": "start of the window, ISO 8601, UTC when no zone (default: the beginning)",
+    "to": "end of the window, exclusive (default: the end)",
+    "topics": "topic names or patterns (default: every archived topic)",
+}
+
+
+@typed_task(
+    kinds={"pace": choice(("recorded", "fast")), "speed": number(minimum=0.001)},
+    help={
+        **_WINDOW_HELP,
+        "archive": "read this archive directory (default: --source-bootstrap-servers)",
+        "source_bootstrap_servers": "read the topics' retained range from this broker instead "
+        "(default: --archive)",
+        "bootstrap_servers": "the broker to publish to with --into (default: none)",
+        "pace": "recorded (the recording's spacing) or fast (as fast as possible)",
+        "speed": "with pace=recorded: this many times faster",
+        "into": "publish into scratch topics named PREFIX<topic>, e.g. replay. (default: none)",
+        "reactor": "run the records through the production reactor on a simulated clock",
+        "strategy": "with --reactor: the strategy file (default: the bundled one)",
+    },
+)
+def replay(
+    c: Context,
+    archive: str | None = None,
+    source_bootstrap_servers: str | None = None,
+    from_: str | None = None,
+    to: str | None = None,
+    topics: str | None = None,
+    bootstrap_servers: str | None = None,
+    pace: str = "fast",
+    speed: float = 1.0,
+    into: str | None = None,
+    reactor: bool = False,
+    strategy: str | None = None,
+) -> None:
+    """Replay archived or retained events into scratch topics or through the reactor."""
+    from unrip_dev.replay_cli import replay_main
+
+    argv = _replay_argv(archive, source_bootstrap_servers, from_, to, topics, bootstrap_servers)
+    argv += ["--pace", pace, "--speed", str(speed)]
+    argv += ["--into", into] if into is not None else []
+    argv += ["--reactor"] if reactor else []
+    argv += ["--strategy", strategy] if strategy else []
+    code = replay_main(argv)
+    if code:
+        raise SystemExit(code)
+
+
+@typed_task(
+    help={
+        **_WINDOW_HELP,
+        "archive": "the archive directory to restore from",
+        "bootstrap_servers": "the broker whose topics are restored",
+        "append": "publish even into topics that already hold records",
+    }
+)
+def restore(
+    c: Context,
+    archive: str,
+    bootstrap_servers: str,
+    from_: str | None = None,
+    to: str | None = None,
+    topics: str | None = None,
+    append: bool = False,
+) -> None:
+    """Restore topics from the archive after a volume loss (docs/disaster-recovery.md)."""
+    from unrip_dev.replay_cli import restore_main
+
+    argv = _replay_argv(archive, None, from_, to, topics, bootstrap_servers)
+    code = restore_main(argv + (["--append"] if append else []))
+    if code:
+        raise SystemExit(code)
+
+
+def _replay_argv(
+    archive: str | None,
+    source: str | None,
+    start: str | None,
+    end: str | None,
+    topics: str | None,
+    bootstrap_servers: str | None,
+) -> list[str]:
+    pairs = {
+        "--archive": archive,
+        "--source-bootstrap-servers": source,
+        "--from": start,
+        "--to": end,
+        "--topics": topics,
+        "--bootstrap-servers": bootstrap_servers,
+    }
+    return [part for flag, value in pairs.items() if value for part in (flag, value)]
+
+
+# --- end archive -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from unrip.runtime.service import Service, run_service
 
-SERVICES = ("ingest", "reactor", "executor", "monitor", "paper-venue")
+SERVICES = ("ingest", "reactor", "executor", "monitor", "paper-venue", "archiver")
 
 
 def _build(name: str) -> Service:
@@ -43,6 +43,11 @@ def _build(name: str) -> Service:
         from unrip.venues.paper.server import PaperVenueService, PaperVenueSettings
 
         return PaperVenueService(PaperVenueSettings())
+    if name == "archiver":
+        from unrip.archiver.service import ArchiverService
+        from unrip.archiver.settings import ArchiverSettings
+
+        return ArchiverService(ArchiverSettings())
     raise AssertionError(name)
 
 

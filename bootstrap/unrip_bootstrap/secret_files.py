@@ -14,6 +14,7 @@ from unrip_platform.hetzner.config import error_location
 from unrip_bootstrap.redact import Redactor
 from unrip_bootstrap.secret_groups import (
     GROUPS,
+    ArchiveStorageSecrets,
     HetznerSecrets,
     NearRelaySecrets,
     OperatorSecrets,
@@ -38,7 +39,7 @@ class SecretsInvalidError(RuntimeError):
 
 @dataclass(frozen=True)
 class Secrets:
-    """Every validated group; `venue_keys` is optional."""
+    """Every validated group; `venue_keys` and `archive_storage` are optional."""
 
     directory: Path
     pulumi: PulumiStateSecrets
@@ -47,6 +48,7 @@ class Secrets:
     operator: OperatorSecrets
     near_relay: NearRelaySecrets
     venue_keys: VenueKeySecrets | None
+    archive_storage: ArchiveStorageSecrets | None = None
 
     @property
     def ssh_private_key(self) -> Path | None:

@@ -264,6 +264,30 @@ class VenueKeySecrets(_Group):
         return SecretStr(text)
 
 
+class ArchiveStorageSecrets(_Group):
+    """The event archive's object storage (the archiver's bucket and S3 credentials)."""
+
+    uri: str
+    endpoint: str
+    region: str
+    access_key: SecretStr
+    secret_key: SecretStr
+
+    @field_validator("uri")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        if not value.startswith("s3://") or len(value) <= len("s3://"):
+            raise ValueError("must be s3://<bucket>[/prefix]")
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must be an https:// URL, e.g. https://fsn1.your-objectstorage.com")
+        return value
+
+
 @dataclass(frozen=True)
 class SecretGroup:
     """One file of `.secrets/`: its model, and whether bootstrap can run without it."""
@@ -284,6 +308,13 @@ GROUPS: Final = (
     SecretGroup("operator", "operator.yaml", OperatorSecrets, True, "operator addresses"),
     SecretGroup("near_relay", "near-relay.yaml", NearRelaySecrets, True, "NEAR relay JWT"),
     SecretGroup("venue_keys", "venue-keys.yaml", VenueKeySecrets, False, "NEAR solver keys"),
+    SecretGroup(
+        "archive_storage",
+        "archive-storage.yaml",
+        ArchiveStorageSecrets,
+        False,
+        "event archive object storage",
+    ),
 )
 
 

@@ -26,6 +26,7 @@ from unrip.runtime.kafka import ensure_topics
 from unrip.topics import CATALOGUE
 from unrip.venues import registry
 
+from unrip_dev.archive_run import archiver_env, wait_archived
 from unrip_dev.broker import TansuBroker, free_port
 from unrip_dev.prometheus import alerts, start_local_prometheus
 from unrip_dev.report.html import write_report
@@ -55,6 +56,8 @@ class DevOptions:
     report: Path | None = None
     # A local Prometheus scraping the services with the pipeline alert rules.
     prometheus: bool = False
+    # Also run the archiver, archiving every event into this directory.
+    archive: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -144,7 +147,14 @@ def run_dev(options: DevOptions) -> int:
         supervisor.spawn("reactor", "reactor", free_port())
         monitor = supervisor.spawn("monitor", "monitor", free_port())
         core = ["paper-venue", *executors, "reactor", "monitor"]
-        problems = supervisor.wait_ready(core, timeout_s=60)
+        if options.archive is not None:
+            # Started with the others, stopped after them once it holds what the bus holds.
+            supervisor.spawn(
+                "archiver", "archiver", free_port(), archiver_env(options.archive, quick=True)
+            )
+        problems = supervisor.wait_ready(
+            core + (["archiver"] if options.archive is not None else []), timeout_s=60
+        )
         if problems:
             for problem in problems:
                 console.print(f"[red]{problem}")
@@ -192,6 +202,11 @@ def run_dev(options: DevOptions) -> int:
         exit_codes |= supervisor.stop([*reversed(core)], timeout_s=30)
         tally = asyncio.run(tally_bus(bootstrap))
         summary = _summary(tally.summary(), stats, exit_codes, ran_s, drained, crashed, run_dir)
+        if options.archive is not None:
+            archived = wait_archived(bootstrap, options.archive, options.drain_timeout_s)
+            exit_codes |= supervisor.stop(["archiver"], timeout_s=30)
+            summary["archive"] = {"path": str(options.archive), **archived}
+            summary["ok"] = summary["ok"] and archived["complete"] and exit_codes["archiver"] == 0
         if seen_alerts is not None:
             summary["alerts"] = seen_alerts  # pending or firing when the run ended
         report_path = write_report(

@@ -88,6 +88,9 @@ APPS_SECRET_NEAR_INTENTS_JWT_KEY: Final = "jwt"  # noqa: S105 (a key name)
 # generated at random by the bootstrap when missing, never in git.
 APPS_SECRET_COMMAND_SIGNING: Final = "command-signing"  # noqa: S105 (a name)
 APPS_SECRET_COMMAND_SIGNING_KEY: Final = "key"  # noqa: S105 (a key name)
+# The archiver's object storage (optional; manifests/base/archiver reads its keys as
+# UNRIP_ARCHIVER_URI, _S3_ENDPOINT, _S3_REGION, _S3_ACCESS_KEY, _S3_SECRET_KEY).
+APPS_SECRET_ARCHIVE_STORAGE: Final = "archive-storage"  # noqa: S105 (a name)
 # Pods with this label (value "true") may open connections to the public internet on 443 (the
 # cluster project's venue egress rule); in the apps only the ingest carries it.
 VENUE_EGRESS_LABEL: Final = "unrip.io/venue-egress"

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from unrip_platform import names
 
-from tests.bootstrap.conftest import STEPS, Workstation
+from tests.bootstrap.conftest import STEPS, Workstation, write_secrets
 from tests.bootstrap.world import ENDPOINT, HOST_KEY_LINE, IMAGE_PREFIX, World, fake_clients
 
 pytestmark = pytest.mark.platform
@@ -400,6 +400,39 @@ def test_without_venue_keys_the_secret_has_the_relay_jwt_only(station: Workstati
 
     secret = station.world.objects[("secret", names.NAMESPACE_APPS, names.APPS_SECRET_NEAR_INTENTS)]
     assert list(secret["data"]) == [names.APPS_SECRET_NEAR_INTENTS_JWT_KEY]
+
+
+def test_archive_storage_becomes_the_archivers_secret_and_its_keys_are_never_printed(
+    station: Workstation,
+) -> None:
+    write_secrets(
+        station.repo / ".secrets",
+        {
+            "archive-storage.yaml": {
+                "uri": "s3://unrip-archive/events",
+                "endpoint": "https://fsn1.your-objectstorage.com",
+                "region": "fsn1",
+                "access_key": "ArchiveAccessSentinel",
+                "secret_key": "ArchiveSecretSentinel",
+            }
+        },
+    )
+
+    assert station.bootstrap() == 0
+
+    secret = station.world.objects[
+        ("secret", names.NAMESPACE_APPS, names.APPS_SECRET_ARCHIVE_STORAGE)
+    ]
+    assert sorted(secret["data"]) == ["access_key", "endpoint", "region", "secret_key", "uri"]
+    assert base64.b64decode(secret["data"]["secret_key"]) == b"ArchiveSecretSentinel"
+    output = station.take_output()
+    assert "ArchiveSecretSentinel" not in output and "ArchiveAccessSentinel" not in output
+
+
+def test_without_archive_storage_there_is_no_archive_secret(station: Workstation) -> None:
+    assert station.bootstrap() == 0
+    key = ("secret", names.NAMESPACE_APPS, names.APPS_SECRET_ARCHIVE_STORAGE)
+    assert key not in station.world.objects
 
 
 def test_a_failed_direct_apply_is_retried_by_the_rerun(station: Workstation) -> None:

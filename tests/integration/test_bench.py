@@ -149,3 +149,14 @@ def test_targets_and_ratios_follow_from_the_figures(result: dict[str, Any]) -> N
     ratios = {r["rate_per_s"]: r["p99_ratio"] for r in latency_ratios(result)}
     at_1000 = result["targets"]["pipeline_p99_vs_three_hops_at_1000"]["value"]
     assert at_1000 == ratios[1000.0]
+
+
+@pytest.mark.timeout(360)
+def test_archiver_and_replay_rates_are_measured_beside_the_relay(result: dict[str, Any]) -> None:
+    archive = result["archive"]
+    # Every event of the backlog reached the archive, and the archiver stopped cleanly.
+    assert archive["archived"] == archive["events"] > 0 and archive["clean_exit"]
+    assert archive["archiver_events_per_s"] > 0
+    assert archive["replay_to_topics_events_per_s"] > 0
+    assert archive["replay_through_reactor_events_per_s"] > 0
+    assert result["baseline"]["relay_throughput"]["msgs_per_s"] > 0

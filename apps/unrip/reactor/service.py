@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,9 @@ class ReactorService(Service):
             self.strategy = self.configmap
         else:
             self.strategy = StrategyFile(settings.reactor_strategy_file)
-        self.risk = RiskState(day=utc_now().date())
+        # The one clock the decisions read: replay and backtests set a simulated one.
+        self.clock: Callable[[], datetime] = utc_now
+        self.risk = RiskState(day=self.clock().date())
         self.consumer_loop: ConsumerLoop | None = None
         # Read on every scrape: the ConfigMap poller flips it even when no batch arrives.
         STRATEGY_STALE.set_function(lambda: 1.0 if self.strategy_stale else 0.0)
@@ -192,7 +195,7 @@ class ReactorService(Service):
         log.info("partitions revoked", extra={"partitions": sorted(map(str, partitions))})
 
     async def handle(self, batch: Batch) -> None:
-        now = utc_now()
+        now = self.clock()
         if self.strategy.refresh():
             CONFIG_RELOADS.inc()
         self.risk.roll(now)

@@ -1,5 +1,5 @@
-"""The apps' Kubernetes Secrets: the NEAR relay JWT and solver keys from `.secrets/`, and the
-reactor's and executor's command MAC key, generated here.
+"""The apps' Kubernetes Secrets: the NEAR relay JWT and solver keys and the archive's object
+storage from `.secrets/`, and the reactor's and executor's command MAC key, generated here.
 
 Created server-side with kubectl, the data on stdin; compared with what is in the cluster
 so an unchanged secret is not applied again. Names and keys: `unrip_platform.names`.
@@ -46,7 +46,19 @@ def app_secret_manifests(secrets: Secrets) -> list[dict[str, Any]]:
         values[names.APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY] = (
             secrets.venue_keys.signing_key.get_secret_value()
         )
-    return [_secret(names.APPS_SECRET_NEAR_INTENTS, values)]
+    manifests = [_secret(names.APPS_SECRET_NEAR_INTENTS, values)]
+    archive = secrets.archive_storage
+    if archive is not None:
+        # Secret `archive-storage`: the archiver's bucket and credentials (docs/archive.md).
+        storage = {
+            "uri": archive.uri,
+            "endpoint": archive.endpoint,
+            "region": archive.region,
+            "access_key": archive.access_key.get_secret_value(),
+            "secret_key": archive.secret_key.get_secret_value(),
+        }
+        manifests.append(_secret(names.APPS_SECRET_ARCHIVE_STORAGE, storage))
+    return manifests
 
 
 COMMAND_KEY_BYTES = 32
@@ -66,7 +78,7 @@ def command_key_usable(live: dict[str, Any] | None) -> bool:
 
 class AppSecretsStep:
     name = "app-secrets"
-    title = "the apps' Secrets near-intents (relay JWT, solver keys) and command-signing"
+    title = "the apps' Secrets near-intents, command-signing and archive-storage"
 
     def _outdated(self, ctx: StepContext) -> list[dict[str, Any]]:
         kube = ctx.kube()

@@ -125,6 +125,12 @@ def tables(document: dict[str, Any]) -> Group:
     restore = executor["ledger_restore"]
     rows = [
         ("baseline relay, msgs/s", _num(relay["msgs_per_s"])),
+        ("archiver, events/s to Parquet", _num(document["archive"]["archiver_events_per_s"])),
+        (
+            "replay from the archive, events/s into topics / through the reactor",
+            f"{_num(document['archive']['replay_to_topics_events_per_s'])} / "
+            f"{_num(document['archive']['replay_through_reactor_events_per_s'])}",
+        ),
         ("pipeline, max sustained events/s", _num(search["max_sustained_per_s"])),
         ("pipeline, drain rate of a backlog /s", _num(search["probe"]["output_per_s_middle"])),
         ("executor, durable commands/s", _num(executor["drain"]["durable_commands_per_s"])),

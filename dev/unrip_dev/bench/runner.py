@@ -31,6 +31,7 @@ from unrip.runtime.kafka import ensure_topics
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import CATALOGUE, EXECUTION_PARTITIONS
 
+from unrip_dev.bench.archive import time_archive
 from unrip_dev.bench.baseline import Baseline, bench_topics
 from unrip_dev.bench.decision import time_decisions
 from unrip_dev.bench.ledger import time_restore
@@ -63,6 +64,7 @@ class Profile:
     decision_rounds: int
     executor_commands: int
     ledger_entries: int
+    archive_events: int
     drain_timeout_s: float
 
     def events(self, rate: float) -> int:
@@ -84,6 +86,7 @@ FULL = Profile(
     decision_rounds=30,
     executor_commands=10_000,
     ledger_entries=10_000,
+    archive_events=50_000,
     drain_timeout_s=60.0,
 )
 QUICK = Profile(
@@ -97,6 +100,7 @@ QUICK = Profile(
     decision_rounds=3,
     executor_commands=1_000,
     ledger_entries=1_000,
+    archive_events=5_000,
     drain_timeout_s=30.0,
 )
 
@@ -272,6 +276,11 @@ class _Run:
         self.say(f"executor: restoring a ledger partition of {p.ledger_entries} entries")
         async with self._bus("ledger") as bus:
             restore = await time_restore(bus.settings, p.ledger_entries)
+        self.say(f"archive: archiving {p.archive_events} events, then replaying them")
+        async with self._bus("archive") as bus:
+            archive = await time_archive(
+                bus.settings, bus.env, self._logs("archive"), p.archive_events, p.drain_timeout_s
+            )
 
         steps = [*latency, search.probe, *search.steps]
         return {
@@ -289,6 +298,7 @@ class _Run:
                 and all(code == 0 for code in exit_codes.values()),
             },
             "executor": {"drain": drain, "ledger_restore": restore},
+            "archive": archive,
             "footprint": _footprint(latency, after_drain),
         }
 
@@ -442,6 +452,8 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
     document["ok"] = (
         all(t["value"] is not None for t in document["targets"].values())
         and (document["pipeline"]["clean_exits"])
+        and document["archive"]["clean_exit"]
+        and document["archive"]["archived"] == document["archive"]["events"]
     )
     path = options.runs_dir / f"bench-{stamp}.json"
     document["results_file"] = str(path)

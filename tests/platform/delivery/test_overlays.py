@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from pydantic_settings import BaseSettings
+from unrip.archiver.settings import ArchiverSettings
 from unrip.cli import SERVICES
 from unrip.executor.settings import ExecutorSettings
 from unrip.ingest.settings import IngestSettings
@@ -30,8 +31,9 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "executor": ExecutorSettings,
     "monitor": MonitorSettings,
     "paper-venue": PaperVenueSettings,
+    "archiver": ArchiverSettings,
 }
-KAFKA_CLIENTS = {"ingest", "reactor", "executor", "monitor"}
+KAFKA_CLIENTS = {"ingest", "reactor", "executor", "monitor", "archiver"}
 SECRETISH = ("JWT", "TOKEN", "PASSWORD", "SECRET", "SIGNING_KEY", "PRIVATE")
 
 
@@ -114,7 +116,12 @@ def test_no_secret_value_in_any_manifest(rendered: dict[str, list[Manifest]]) ->
         for config_map in (m for m in manifests if m["kind"] == "ConfigMap"):
             for key in config_map.get("data", {}):
                 assert not any(word in key.upper() for word in SECRETISH), (overlay, key)
-        expected = {(names.APPS_SECRET_COMMAND_SIGNING, names.APPS_SECRET_COMMAND_SIGNING_KEY)}
+        # The command MAC key, and the archive's object storage (optional keys: absent, it
+        # archives to its volume), in every overlay.
+        expected = {
+            (names.APPS_SECRET_COMMAND_SIGNING, names.APPS_SECRET_COMMAND_SIGNING_KEY),
+            ("archive-storage", "secret_key"),
+        }
         if overlay == names.OVERLAY_PRODUCTION:
             expected.add((names.APPS_SECRET_NEAR_INTENTS, names.APPS_SECRET_NEAR_INTENTS_JWT_KEY))
         assert refs == expected, overlay
@@ -345,6 +352,7 @@ def test_network_policies_allow_only_the_documented_flows(
         "reactor": {(443, "ip:10.43.0.1/32"), (6443, "ip:10.0.1.10/32")},
         "executor": {(8080, venue_pods)},
         "monitor": set(),
+        "archiver": {(443, "ip:0.0.0.0/0")},
     }
     for workload in app_workloads(rendered[names.OVERLAY_PRODUCTION]):
         name = service_of(workload)

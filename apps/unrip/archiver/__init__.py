@@ -1,0 +1,1 @@
+"""The archiver: every archived topic's records kept forever as Hive-partitioned Parquet."""

@@ -1,0 +1,1 @@
+"""Backtests: recorded demands through the reactor's decision and the paper venue's book."""
