@@ -20,6 +20,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.structs import RecordMetadata
 
 from unrip.contracts import Envelope, encode
+from unrip.runtime import kafka_metrics
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import TopicSpec
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def make_producer(settings: ServiceSettings, role: str, **overrides: Any) -> AIOKafkaProducer:
+    kafka_metrics.install()
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "client_id": f"{settings.kafka_client_id_prefix}-{role}-{settings.instance_id}",
@@ -42,6 +44,7 @@ def make_producer(settings: ServiceSettings, role: str, **overrides: Any) -> AIO
 def make_consumer(
     settings: ServiceSettings, role: str, group_id: str | None, **overrides: Any
 ) -> AIOKafkaConsumer:
+    kafka_metrics.install()
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "client_id": f"{settings.kafka_client_id_prefix}-{role}-{settings.instance_id}",

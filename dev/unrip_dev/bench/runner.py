@@ -85,7 +85,7 @@ FULL = Profile(
     drain_timeout_s=60.0,
 )
 QUICK = Profile(
-    rates=(200.0, 1000.0),
+    rates=(20.0, 1000.0),  # the two rates the latency targets name
     step_s=2.0,
     step_max_events=2_000,
     warmup_s=0.5,
@@ -142,6 +142,7 @@ def child_env(settings: ServiceSettings) -> dict[str, str]:
                 str(value).lower() if isinstance(value, bool) else str(value)
             )
     env["UNRIP_SHUTDOWN_GRACE_S"] = "15"
+    env["UNRIP_EVENT_LOOP"] = settings.event_loop  # compared by UNRIP_EVENT_LOOP=asyncio
     return env
 
 
@@ -403,6 +404,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         "settings": {
             "kafka": kafka_settings(run.settings),
             "partitions": EXECUTION_PARTITIONS,
+            "event_loop": run.settings.event_loop,
             "executors": 1,
             "venue": "paper (SQLite, synchronous=FULL, no simulated latency)",
             "ingest_response_window_ms": RESPONSE_WINDOW_MS,
