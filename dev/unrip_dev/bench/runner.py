@@ -406,7 +406,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             "partitions": EXECUTION_PARTITIONS,
             "event_loop": run.settings.event_loop,
             "executors": 1,
-            "venue": "paper (SQLite, synchronous=FULL, no simulated latency)",
+            "venue": "paper (SQLite WAL, synchronous=NORMAL, no simulated latency)",
             "ingest_response_window_ms": RESPONSE_WINDOW_MS,
             "strategy": "default prices, limits raised so every demand trades",
             "profile": options.profile.as_dict(),
