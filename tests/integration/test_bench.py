@@ -22,8 +22,11 @@ SERVICES = {"ingest", "reactor", "executor", "monitor", "paper-venue"}
 
 
 def unrip_processes() -> set[int]:
-    """Service, relay and broker processes (argv: ``-m unrip...`` or a tansu binary)."""
+    """This checkout's service, relay and broker processes (argv: ``-m unrip...`` or a tansu
+    binary, run from this checkout's environment): other checkouts on a shared machine run
+    their own, which come and go as they please."""
     found = set()
+    here = str(ROOT).encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -32,6 +35,8 @@ def unrip_processes() -> set[int]:
         except OSError:
             continue
         module = argv[argv.index(b"-m") + 1] if b"-m" in argv[:-1] else b""
+        if not argv[0].startswith(here):
+            continue
         if module.startswith(b"unrip") or any(a.endswith(b"/tansu") for a in argv):
             found.add(int(entry.name))
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from unrip.contracts import (
     register,
     registered,
 )
+from unrip.contracts.envelope import envelope_type
 from unrip.contracts.ids import (
     COMMAND_NAMESPACE,
     client_order_id_for,
@@ -217,3 +219,16 @@ def test_deterministic_event_ids_carry_their_time_and_seed() -> None:
 
 def test_trade_result_schema_is_registered() -> None:
     assert registered()[("trade_result", 1)] is TradeResultV1
+
+
+def test_an_envelope_class_is_made_once_and_survives_garbage_collection() -> None:
+    first = envelope_type(type(command()))
+    gc.collect()
+    assert envelope_type(type(command())) is first
+    assert envelope_of(command()).__class__ is first
+
+
+def test_the_wire_bytes_are_the_json_of_the_envelope_without_nulls() -> None:
+    event = envelope_of(demand())
+    assert event.to_bytes() == event.model_dump_json(exclude_none=True).encode()
+    assert decode(*encode(event)) == event

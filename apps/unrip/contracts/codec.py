@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from unrip.contracts.envelope import Envelope, Payload
+from unrip.contracts.envelope import Envelope, Payload, envelope_type
 from unrip.contracts.payloads import (
     DeadLetterV1,
     ExecuteTradeV1,
@@ -113,7 +113,7 @@ def decode(
         raise ContractError("unknown_event_type", f"{event_type!r} is not a registered schema")
     if accept is not None and payload_type not in set(accept):
         raise ContractError("unexpected_event_type", f"{event_type} v{version} not accepted here")
-    model = Envelope[payload_type]  # type: ignore[valid-type]
+    model = envelope_type(payload_type)
     try:
         envelope = (
             model.model_validate(body) if body is not None else model.model_validate_json(value)

@@ -7,7 +7,7 @@ first consumer rather than silently dropped) and generic over its payload model.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -73,7 +73,26 @@ class Envelope(BaseModel, Generic[P]):
         return headers
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json(exclude_none=True).encode()
+        # The serializer's own bytes: model_dump_json would decode them to str, and the
+        # caller encode them back, for every record.
+        return self.__pydantic_serializer__.to_json(self, exclude_none=True)
+
+
+_ENVELOPE_TYPES: dict[type[Payload], type[Envelope[Any]]] = {}
+
+
+def envelope_type(payload_type: type[P]) -> type[Envelope[P]]:
+    """``Envelope[payload_type]``, made once per payload class and kept.
+
+    pydantic holds its parametrised models only weakly: one that nothing else references is
+    rebuilt (schema, validator, serializer) after the next full garbage collection, on the
+    hot path, and even a cached ``Envelope[X]`` costs ~4 µs per lookup. Payload classes are
+    few and live as long as the process, so holding each envelope class is bounded.
+    """
+    model = _ENVELOPE_TYPES.get(payload_type)
+    if model is None:
+        model = _ENVELOPE_TYPES[payload_type] = Envelope[payload_type]  # type: ignore[valid-type]
+    return model
 
 
 def make_envelope(
@@ -88,8 +107,7 @@ def make_envelope(
     ingested_at: datetime | None = None,
 ) -> Envelope[P]:
     """Wrap a payload; the event type and schema version come from the payload's class."""
-    model: type[Envelope[P]] = Envelope[type(payload)]  # type: ignore[misc,assignment]
-    return model(
+    return envelope_type(type(payload))(
         event_id=event_id or new_event_id(),
         event_type=payload.EVENT_TYPE,
         schema_version=payload.SCHEMA_VERSION,

@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from fastapi import FastAPI
 from prometheus_client import Counter, Gauge, Histogram
+from pydantic import Field
 
 from unrip.contracts import (
     ContractError,
@@ -46,6 +47,13 @@ FILL_RATE = Gauge("unrip_monitor_fill_rate", "Filled results / all results")
 
 class MonitorSettings(ServiceSettings):
     monitor_group_id: str = "monitor"
+    # The monitor watches; it is on no trade's path, so it fetches less often than the
+    # trading consumers (UNRIP_KAFKA_FETCH_MAX_WAIT_MS): a broker pays for every fetch, and
+    # an idle one that waits 10 ms costs as much as one that returns records
+    # (docs/benchmarks.md). On a broker that answers as soon as records arrive (Kafka,
+    # Redpanda) this bounds only idle polls; Tansu answers at the end of the wait, so its
+    # end-to-end histogram reads up to this much late there.
+    monitor_fetch_max_wait_ms: int = Field(default=100, ge=0)
 
 
 class MonitorService(Service):
@@ -59,7 +67,12 @@ class MonitorService(Service):
 
     async def run(self, stop: asyncio.Event) -> None:
         self.producer = make_producer(self.settings, "monitor")
-        consumer = make_consumer(self.settings, "monitor", self.settings.monitor_group_id)
+        consumer = make_consumer(
+            self.settings,
+            "monitor",
+            self.settings.monitor_group_id,
+            fetch_max_wait_ms=self.settings.monitor_fetch_max_wait_ms,
+        )
         await self.producer.start()
         try:
             await consumer.start()

@@ -21,6 +21,7 @@ from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import RecordMetadata
 
 from unrip.contracts import Envelope, encode
+from unrip.runtime import kafka_metrics
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import TopicSpec
 
@@ -44,6 +45,7 @@ def security_options(settings: ServiceSettings) -> dict[str, Any]:
 
 
 def make_producer(settings: ServiceSettings, role: str, **overrides: Any) -> AIOKafkaProducer:
+    kafka_metrics.install()
     options: dict[str, Any] = {
         **security_options(settings),
         "bootstrap_servers": settings.kafka_bootstrap_servers,
@@ -60,6 +62,7 @@ def make_producer(settings: ServiceSettings, role: str, **overrides: Any) -> AIO
 def make_consumer(
     settings: ServiceSettings, role: str, group_id: str | None, **overrides: Any
 ) -> AIOKafkaConsumer:
+    kafka_metrics.install()
     options: dict[str, Any] = {
         **security_options(settings),
         "bootstrap_servers": settings.kafka_bootstrap_servers,

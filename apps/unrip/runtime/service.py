@@ -14,10 +14,11 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import uvicorn
+import uvloop
 from fastapi import FastAPI
 
 from unrip.contracts import utc_now
@@ -152,6 +153,12 @@ async def serve(service: Service) -> int:
     return code
 
 
+def loop_factory(settings: ServiceSettings) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop ``UNRIP_EVENT_LOOP`` names (None: asyncio's own), for ``asyncio.Runner``."""
+    return uvloop.new_event_loop if settings.event_loop == "uvloop" else None
+
+
 def run_service(service: Service) -> int:
     configure_logging(service.name, service.settings.instance_id, service.settings.log_level)
-    return asyncio.run(serve(service))
+    with asyncio.Runner(loop_factory=loop_factory(service.settings)) as runner:
+        return runner.run(serve(service))

@@ -33,6 +33,10 @@ class ServiceSettings(BaseSettings):
     # terminationGracePeriodSeconds must exceed it (checked by the manifest tests).
     shutdown_grace_s: float = Field(default=20.0, gt=0)
 
+    # uvloop: libuv's event loop, cheaper per wake-up and per socket read than asyncio's own
+    # (docs/benchmarks.md); "asyncio" keeps the standard one, for comparison or debugging.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_client_id_prefix: str = "unrip"
     # Producer idempotence needs InitProducerId (Redpanda/Kafka have it; Tansu does not).

@@ -28,6 +28,7 @@ from unrip.topics import CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT
 
 from unrip_dev.bench.feed import speed_for, write_feed
 from unrip_dev.bench.machine import cpu_seconds, memory_of
+from unrip_dev.bench.requests import KafkaCounts, own_counts, scrape
 from unrip_dev.bench.stats import Distribution, RateVerdict, judge_rate, middle_rate
 from unrip_dev.bench.tap import Expected, TopicTap
 from unrip_dev.broker import free_port
@@ -69,6 +70,8 @@ class StepResult:
     output_per_s_middle: float | None
     cpu_ms_per_event: dict[str, float]
     memory: dict[str, dict[str, float]]  # per process, sampled while the step's traffic flowed
+    # Per process: CPU, broker requests and record operations per event (requests.py).
+    per_stage: dict[str, dict[str, Any]]
     clean_exit: bool = True  # every service of the step stopped with exit code 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -80,6 +83,7 @@ class StepResult:
             "results_by_status": dict(sorted(self.statuses.items())),
             **self.verdict.as_dict(),
             "cpu_ms_per_event": self.cpu_ms_per_event,
+            "per_stage": self.per_stage,
             "rss_mib": {name: m["rss_mib"] for name, m in sorted(self.memory.items())},
             "clean_exit": self.clean_exit,
         }
@@ -160,6 +164,35 @@ def _stages(outcomes: list[_Outcome]) -> dict[str, Distribution]:
     }
 
 
+def _per_stage(
+    cpu: dict[str, float],
+    before: dict[str, KafkaCounts],
+    after: dict[str, KafkaCounts],
+    events: int,
+) -> dict[str, dict[str, Any]]:
+    """Per process: CPU, broker requests and record operations per event, and their sum.
+
+    The broker's row has CPU only (it is where the requests land); ``all`` adds every row up,
+    so the pipeline's requests per event sit beside its CPU per event.
+    """
+    stages: dict[str, dict[str, Any]] = {}
+    for process in sorted(cpu.keys() | after.keys()):
+        row: dict[str, Any] = {"cpu_ms_per_event": cpu.get(process)}
+        if process in after:
+            row |= after[process].per_event(before.get(process, KafkaCounts()), events)
+        stages[process] = row
+    total: dict[str, Any] = {"cpu_ms_per_event": round(sum(cpu.values()), 4)}
+    for key in (
+        "broker_requests_per_event",
+        "records_produced_per_event",
+        "records_consumed_per_event",
+        "message_ops_per_event",
+    ):
+        total[key] = round(sum(row.get(key, 0.0) for row in stages.values()), 3)
+    stages["all"] = total
+    return stages
+
+
 class Pipeline:
     def __init__(
         self, settings: ServiceSettings, env: dict[str, str], run_dir: Path, run_id: str
@@ -220,17 +253,27 @@ class Pipeline:
         # The ingest's start-up (imports) is not per-event work: count its CPU from ready on.
         await asyncio.to_thread(self.supervisor.wait_ready, [name], 30)
         cpu_before |= self._cpu([name])
+        # The fresh ingest counts from zero: its records are all the step's.
+        kafka_before = await self._kafka_counts(name)
+        kafka_before.pop("ingest", None)
         scheduled_s = total / rate_per_s if rate_per_s else 0.0
         sampler = asyncio.create_task(self._memory_after(name, scheduled_s * 0.75))
         try:
             await expected.wait(self.tap, scheduled_s + drain_timeout_s)
             memory = await sampler
             cpu_after = self._cpu() | self._cpu([name])
+            kafka_after = await self._kafka_counts(name)
         finally:
             await asyncio.to_thread(self.supervisor.stop, [name], 20)
         del self.timelines.results[prefix]
         measured = [o for n, o in expected.samples.items() if n >= warmup]
         statuses = Counter(o.status for o in measured)
+        cpu = {
+            "ingest" if process == name else process: round(
+                (cpu_after[process] - cpu_before.get(process, 0.0)) * 1000 / total, 4
+            )
+            for process in cpu_after
+        }
         arrivals = [o.observed for o in measured]
         completions = [o.arrived for o in measured]
         return StepResult(
@@ -241,14 +284,21 @@ class Pipeline:
             statuses,
             judge_rate(rate_per_s or 0.0, count, arrivals, completions),
             middle_rate(completions),
-            {
-                "ingest" if process == name else process: round(
-                    (cpu_after[process] - cpu_before.get(process, 0.0)) * 1000 / total, 4
-                )
-                for process in cpu_after
-            },
+            cpu,
             memory,
+            _per_stage(cpu, kafka_before, kafka_after, total),
         )
+
+    async def _kafka_counts(self, ingest: str) -> dict[str, KafkaCounts]:
+        """Every service's Kafka counters now (the ingest under its own name), and the tap's."""
+        urls = {
+            "ingest" if name == ingest else name: child.url
+            for name, child in self.supervisor.children.items()
+            if child.running and (name == ingest or name in CORE_SERVICES)
+        }
+        found = await asyncio.gather(*(asyncio.to_thread(scrape, url) for url in urls.values()))
+        counts = {name: c for name, c in zip(urls, found, strict=True) if c is not None}
+        return counts | {"bench (tap)": own_counts()}
 
     def _cpu(self, names: list[str] | None = None) -> dict[str, float]:
         """CPU seconds used so far by the core services (or ``names``), the watched processes

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from aiokafka.structs import OffsetAndMetadata
 from unrip.runtime.kafka import make_consumer, make_producer
+from unrip.runtime.service import loop_factory
 from unrip.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             loop.add_signal_handler(sig, stop.set)
         await relay(settings, args.source, args.target, args.group, args.slot, stop)
 
-    asyncio.run(run())
+    # The services' event loop, so that the baseline compares like with like.
+    with asyncio.Runner(loop_factory=loop_factory(settings)) as runner:
+        runner.run(run())
     return 0
 
 

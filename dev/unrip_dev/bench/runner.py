@@ -90,7 +90,7 @@ FULL = Profile(
     drain_timeout_s=60.0,
 )
 QUICK = Profile(
-    rates=(200.0, 1000.0),
+    rates=(20.0, 1000.0),  # the two rates the latency targets name
     step_s=2.0,
     step_max_events=2_000,
     warmup_s=0.5,
@@ -153,6 +153,7 @@ def child_env(settings: ServiceSettings) -> dict[str, str]:
             )
     env["UNRIP_SHUTDOWN_GRACE_S"] = "15"
     env["UNRIP_COMMAND_SIGNING_KEY"] = LOCAL_COMMAND_SIGNING_KEY
+    env["UNRIP_EVENT_LOOP"] = settings.event_loop  # compared by UNRIP_EVENT_LOOP=asyncio
     return env
 
 
@@ -437,8 +438,9 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         "settings": {
             "kafka": kafka_settings(run.settings),
             "partitions": EXECUTION_PARTITIONS,
+            "event_loop": run.settings.event_loop,
             "executors": 1,
-            "venue": "paper (SQLite, synchronous=FULL, no simulated latency)",
+            "venue": "paper (SQLite WAL, synchronous=NORMAL, no simulated latency)",
             "ingest_response_window_ms": RESPONSE_WINDOW_MS,
             "strategy": "default prices, limits raised so every demand trades",
             "profile": options.profile.as_dict(),

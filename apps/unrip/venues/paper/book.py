@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from unrip.venues.base import OrderStatus, VenueOrder, VenueOutcome
 
@@ -52,14 +53,23 @@ class BookStats:
 class PaperBook:
     """Thread-safe: the HTTP layer calls it from worker threads."""
 
-    def __init__(self, path: Path | str, fill_probability: float = 0.85) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        fill_probability: float = 0.85,
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "FULL",
+    ) -> None:
         if not 0.0 <= fill_probability <= 1.0:
             raise ValueError("fill_probability must be within [0, 1]")
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError("synchronous must be NORMAL or FULL")
         self.fill_probability = fill_probability
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged fill survives a crash
+        # FULL: an acknowledged fill survives a power loss; NORMAL (with WAL): a process crash.
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from prometheus_client import Counter
@@ -32,6 +32,11 @@ class PaperVenueSettings(ServiceSettings):
     paper_db_path: Path = Path(".runs/paper-venue.sqlite")
     paper_fill_probability: float = Field(default=0.85, ge=0, le=1)
     paper_latency_ms: float = Field(default=0.0, ge=0, description="simulated venue latency")
+    # NORMAL (WAL): a fill is durable once answered if the venue process dies; only the
+    # machine losing power can take back the last ones. FULL adds an fsync to every answer,
+    # which on a busy disk made the venue call the executor's slowest step
+    # (docs/benchmarks.md). A paper venue lives and dies with its machine either way.
+    paper_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
 
 
 class PaperVenueService(Service):
@@ -41,7 +46,11 @@ class PaperVenueService(Service):
         super().__init__(settings)
         self.settings: PaperVenueSettings = settings
         settings.paper_db_path.parent.mkdir(parents=True, exist_ok=True)
-        self.book = PaperBook(settings.paper_db_path, settings.paper_fill_probability)
+        self.book = PaperBook(
+            settings.paper_db_path,
+            settings.paper_fill_probability,
+            synchronous=settings.paper_synchronous,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         self.health.started()
