@@ -52,6 +52,8 @@ def test(c: Context, k: str = "", fast: bool = False) -> None:
         "speed": "with pace=recorded: replay this many times faster",
         "loop": "replay the feed file forever (quote ids get a #pass suffix)",
         "executors": "executor replicas in the consumer group",
+        "prices": "reference prices: calm, trending or adverse (recorded paths, the default "
+        "calm), live (the 1Click token list) or static (the strategy's own prices)",
     }
 )
 def dev(
@@ -65,12 +67,15 @@ def dev(
     speed: str = "1",
     loop: bool = False,
     executors: int = 1,
+    prices: str = "calm",
 ) -> None:
     """Run the whole pipeline locally: embedded broker, topics, every service as a process."""
-    from unrip_dev.dev import DevOptions, choose_source, run_dev
+    from unrip_dev.dev import PRICE_CHOICES, DevOptions, choose_source, run_dev
 
     if pace not in ("recorded", "fast"):
         raise SystemExit(f"--pace must be recorded or fast, not {pace!r}")
+    if prices not in PRICE_CHOICES:
+        raise SystemExit(f"--prices must be one of {', '.join(PRICE_CHOICES)}, not {prices!r}")
     chosen = choose_source(source)
     code = run_dev(
         DevOptions(
@@ -83,6 +88,7 @@ def dev(
             speed=float(speed),
             loop=loop,
             executors=int(executors),
+            prices=prices,
         )
     )
     if code:
