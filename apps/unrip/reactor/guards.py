@@ -118,8 +118,8 @@ class RiskGuard:
         while recent and observed_at - recent[0][0] > window:
             recent.popleft()
         recent.append((observed_at, usd_price))
-        if asset_id not in strategy.assets:
-            return None
+        if asset_id not in strategy.assets or now - observed_at > window:
+            return None  # not ours, or history read back at start-up: no jump *now*
         moves = [abs(usd_price / p - 1) * 100 for _, p in recent]
         move = max(moves)
         if move <= breakers.price_jump_pct:

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from unrip.contracts import ContractError, Envelope, ReferencePriceV1, decode
+from unrip.runtime.replay import catch_up
 from unrip.topics import NORM_REFERENCE_PRICE
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,23 @@ async def assign_from(consumer: AIOKafkaConsumer, since_ms: int) -> list[TopicPa
         hit = found.get(tp)
         consumer.seek(tp, hit.offset if hit is not None else ends[tp])
     return partitions
+
+
+async def catch_up_prices(
+    consumer: AIOKafkaConsumer,
+    partitions: list[TopicPartition],
+    on_price: Callable[[Envelope[Any]], None],
+) -> int:
+    """Read the look-back up to the current end before the first decision; the count read."""
+    count = 0
+    async for record in catch_up(consumer, partitions):
+        try:
+            envelope = decode(record.value, record.headers, accept=(ReferencePriceV1,))
+        except ContractError:
+            continue
+        on_price(envelope)
+        count += 1
+    return count
 
 
 async def follow(

@@ -144,8 +144,14 @@ class ReactorService(Service):
                 poller = asyncio.create_task(self.configmap.poll(stop), name="strategy-configmap")
             await prices.start()
             lookback_ms = self.settings.reactor_price_lookback_s * 1000
-            await price_feed.assign_from(prices, int(utc_now().timestamp() * 1000) - lookback_ms)
+            since_ms = int(utc_now().timestamp() * 1000) - lookback_ms
+            partitions = await price_feed.assign_from(prices, since_ms)
             await self.rebuild(utc_now())
+            # Every price already on the bus is known before the first decision.
+            known = await price_feed.catch_up_prices(prices, partitions, self._on_price)
+            log.info(
+                "reference prices read", extra={"events": known, "assets": len(self.bus_prices)}
+            )
             follower = asyncio.create_task(
                 price_feed.follow(prices, self._on_price, self._publish_trips, stop),
                 name="reference-prices",
