@@ -20,10 +20,14 @@ from unrip.topics import (
     EXEC_TRADE_RESULT,
     NORM_REFERENCE_PRICE,
     NORM_SWAP_DEMAND,
+    RAW_NEAR_INTENTS_TOKENS,
 )
+from unrip.venues import registry
 from unrip.venues.feed import format_line
+from unrip.venues.near_intents.prices import recorded_prices
 from unrip_dev.broker import TansuBroker, free_port
 from unrip_dev.supervisor import Supervisor
+from unrip_dev.venues.near_intents.fake_one_click import FakeOneClick
 
 from tests.factories import USDT, WNEAR, demand, envelope_of
 from tests.integration.helpers import envelopes, eventually, publish
@@ -123,6 +127,38 @@ async def test_prices_from_the_price_ingest_reach_the_reactors_decisions(
     assert command.pricing.price_in_usd == Decimal("2.0")
     assert command.amount_out == 199_400_000
     assert len(await envelopes(bootstrap, NORM_REFERENCE_PRICE)) == 6
+
+
+async def test_the_live_price_ingest_polls_the_token_list_and_publishes_changes(
+    broker: TansuBroker, services: Supervisor
+) -> None:
+    bootstrap = broker.bootstrap_servers
+    registry.load("near_intents")  # its raw schemas, to read raw.near_intents.tokens here
+    with FakeOneClick(recorded_prices("adverse")) as api:
+        services.spawn(
+            "ingest-prices",
+            "ingest",
+            free_port(),
+            {
+                "UNRIP_INGEST_STREAM": "prices",
+                "UNRIP_INGEST_SOURCE": "live",
+                "UNRIP_NEAR_INTENTS_TOKENS_URL": api.url,
+                "UNRIP_NEAR_INTENTS_PRICE_POLL_INTERVAL_S": "0.05",
+            },
+        )
+        assert services.wait_ready(["ingest-prices"], timeout_s=60) == []
+        await eventually(
+            lambda: envelopes(bootstrap, RAW_NEAR_INTENTS_TOKENS), lambda e: len(e) >= 20
+        )
+        assert services.children["ingest-prices"].stop(timeout_s=15) == 0
+    lists = await envelopes(bootstrap, RAW_NEAR_INTENTS_TOKENS)
+    assert lists[0].raw == api.bodies[0] and lists[0].payload.source == "live"
+    prices = await envelopes(bootstrap, NORM_REFERENCE_PRICE)
+    wnear = [e.payload.usd_price for e in prices if e.payload.asset_id == WNEAR]
+    # Changes only: wNEAR moves on every poll of this path, so each poll published it.
+    assert len(wnear) >= 20 and len(set(wnear)) == len(wnear)
+    # Each price names the token list it came from (lineage from raw to norm).
+    assert {e.causation_id for e in prices} <= {e.event_id for e in lists}
 
 
 async def test_a_demand_priced_from_an_old_price_is_skipped_as_stale(
