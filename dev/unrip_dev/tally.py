@@ -150,8 +150,7 @@ async def tally_bus(bootstrap_servers: str) -> Tally:
         elif record.topic in RAW_TOPICS:
             tally.raw_events += 1
         elif isinstance(payload, ReferencePriceV1):
-            held = tally.last_prices.get(payload.asset_id)
-            if held is None or record.timestamp >= held_at.get(payload.asset_id, 0):
+            if record.timestamp >= held_at.get(payload.asset_id, 0):
                 held_at[payload.asset_id] = record.timestamp
                 tally.last_prices[payload.asset_id] = (payload.decimals, payload.usd_price)
         elif isinstance(payload, RiskTripV1):

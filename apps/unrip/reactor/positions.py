@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from unrip.reactor.market import PriceBook
-from unrip.reactor.strategy import AssetPrice, Strategy
+from unrip.reactor.strategy import AssetPrice
 
 
 def usd(amount: int, price: AssetPrice) -> Decimal:
@@ -45,7 +45,10 @@ class Positions:
     reserved_out: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     pending_in: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     pending: dict[str, _Legs] = field(default_factory=dict)  # command_id -> legs
-    settled: set[str] = field(default_factory=set)  # command_ids with a result (today)
+    # command_ids with a result, today and yesterday: a result redelivered across midnight is
+    # still recognised (bounded: two days of results).
+    settled: set[str] = field(default_factory=set)
+    settled_before: set[str] = field(default_factory=set)
     # Derived on every mark(): what the decision reads without touching Decimal sums.
     daily_pnl_usd: Decimal = Decimal(0)
     gross_usd: Decimal = Decimal(0)  # sum over assets of |net| x latest price
@@ -54,16 +57,12 @@ class Positions:
         if now.date() != self.day:
             self.day = now.date()
             self.day_net.clear()
-            self.settled.clear()
-
-    def inventory(self, strategy: Strategy, asset_id: str) -> int:
-        config = strategy.assets.get(asset_id)
-        return (config.start_balance if config is not None else 0) + self.net[asset_id]
+            self.settled_before, self.settled = self.settled, set()
 
     def record_command(
         self, command_id: str, asset_in: str, amount_in: int, asset_out: str, amount_out: int
     ) -> None:
-        if command_id in self.pending or command_id in self.settled:
+        if command_id in self.pending or self._settled(command_id):
             return
         self.pending[command_id] = _Legs(asset_in, amount_in, asset_out, amount_out)
         self.reserved_out[asset_out] += amount_out
@@ -71,7 +70,7 @@ class Positions:
 
     def record_result(self, command_id: str, *, filled: _Legs | None, at: datetime) -> bool:
         """Release the command's reservation and apply its fill; False if already applied."""
-        if command_id in self.settled:
+        if self._settled(command_id):
             return False
         self.settled.add(command_id)
         legs = self.pending.pop(command_id, None)
@@ -86,6 +85,9 @@ class Positions:
             self.day_net[filled.asset_in] += filled.amount_in
             self.day_net[filled.asset_out] -= filled.amount_out
         return True
+
+    def _settled(self, command_id: str) -> bool:
+        return command_id in self.settled or command_id in self.settled_before
 
     def mark(self, prices: PriceBook) -> None:
         """Revalue at the latest prices (an asset without one keeps its last value out)."""

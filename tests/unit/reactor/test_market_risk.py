@@ -247,3 +247,13 @@ def test_static_prices_must_be_given_for_every_asset() -> None:
     document["assets"][WNEAR]["usd_price"] = None
     with pytest.raises(ValueError, match="needs usd_price"):
         Strategy.model_validate(document)
+
+
+def test_a_result_redelivered_after_midnight_is_not_counted_twice(strategy: Strategy) -> None:
+    positions = Positions(day=NOW.date())
+    fill = legs(WNEAR, 10 * WNEAR_UNIT, USDT, 25 * USDT_UNIT)
+    assert positions.record_result("c1", filled=fill, at=NOW) is True
+    positions.roll(NOW + timedelta(days=1))
+    assert positions.record_result("c1", filled=fill, at=NOW) is False
+    assert positions.net[WNEAR] == 10 * WNEAR_UNIT
+    assert positions.day_net == {}  # a new day's PnL starts from zero
