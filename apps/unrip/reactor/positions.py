@@ -52,6 +52,7 @@ class Positions:
     # Derived on every mark(): what the decision reads without touching Decimal sums.
     daily_pnl_usd: Decimal = Decimal(0)
     gross_usd: Decimal = Decimal(0)  # sum over assets of |net| x latest price
+    gross_usd_float: float = 0.0
 
     def roll(self, now: datetime) -> None:
         if now.date() != self.day:
@@ -103,6 +104,7 @@ class Positions:
                 gross += abs(usd(amount, price))
         self.daily_pnl_usd = pnl
         self.gross_usd = gross
+        self.gross_usd_float = float(gross)
 
 
 def legs(asset_in: str, amount_in: int, asset_out: str, amount_out: int) -> _Legs:

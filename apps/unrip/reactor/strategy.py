@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import (
@@ -144,6 +145,19 @@ class Strategy(BaseModel):
         config = self.assets.get(asset_id)
         age = config.max_price_age_s if config is not None else None
         return self.prices.max_age_s if age is None else age
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        # A copy with other fields must not inherit the derived values cached below.
+        copied = super().model_copy(update=update, deep=deep)
+        for derived in ("inventory_cap_usd", "price_age_bounds"):
+            copied.__dict__.pop(derived, None)
+        return copied
+
+    @cached_property
+    def inventory_cap_usd(self) -> float | None:
+        """``limits.max_inventory_notional_usd`` as a float, for the decision's hot path."""
+        cap = self.limits.max_inventory_notional_usd
+        return None if cap is None else float(cap)
 
     @cached_property
     def price_age_bounds(self) -> dict[str, timedelta]:

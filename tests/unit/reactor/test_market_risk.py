@@ -257,3 +257,13 @@ def test_a_result_redelivered_after_midnight_is_not_counted_twice(strategy: Stra
     assert positions.record_result("c1", filled=fill, at=NOW) is False
     assert positions.net[WNEAR] == 10 * WNEAR_UNIT
     assert positions.day_net == {}  # a new day's PnL starts from zero
+
+
+def test_a_copied_strategy_derives_its_bounds_from_its_own_fields(strategy: Strategy) -> None:
+    assert strategy.inventory_cap_usd == 250_000.0
+    assert strategy.price_age_bounds[WNEAR] == timedelta(seconds=30)
+    limits = strategy.limits.model_copy(update={"max_inventory_notional_usd": Decimal(10)})
+    prices = strategy.prices.model_copy(update={"max_age_s": 5.0})
+    copied = strategy.model_copy(update={"limits": limits, "prices": prices})
+    assert copied.inventory_cap_usd == 10.0
+    assert copied.price_age_bounds[WNEAR] == timedelta(seconds=5)
