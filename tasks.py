@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from invoke.context import Context
 from invoke.tasks import task
+from unrip_dev.options import Kind, OptionError, choice, integer, number, typed_task
 
 PY = sys.executable
 
@@ -27,7 +28,12 @@ def lint(c: Context) -> None:
     c.run(f"{Path(PY).with_name('lint-imports')} --no-cache", echo=True, pty=False)
 
 
-@task(help={"k": "only tests matching this expression", "fast": "skip integration/chaos tests"})
+@typed_task(
+    help={
+        "k": "only tests matching this expression (default: every test)",
+        "fast": "skip integration/chaos tests",
+    }
+)
 def test(c: Context, k: str = "", fast: bool = False) -> None:
     """The test command: lint, then every test (unit, integration on a real broker, platform)."""
     lint(c)
@@ -41,53 +47,73 @@ def test(c: Context, k: str = "", fast: bool = False) -> None:
     c.run(f"{PY} -m pytest {' '.join(args)}", echo=True, pty=False)
 
 
-@task(
+@typed_task(
+    kinds={
+        "for_": number(minimum=0),
+        "source": choice(("auto", "file", "live", "relay")),
+        "pace": choice(("recorded", "fast")),
+        "speed": number(minimum=0.001),
+        "executors": integer(minimum=1),
+        # unrip_dev.dev.PRICE_CHOICES (a test keeps them equal; importing it here is slow),
+        # under a short placeholder: the five words would not fit invoke's help columns.
+        "prices": lambda option: Kind(
+            option,
+            "PRICES",
+            choice(("calm", "trending", "adverse", "live", "static"))(option).convert,
+        ),
+    },
     help={
         "for_": "stop after this many seconds and print the summary (default: until Ctrl-C)",
         "json": "print the summary as one JSON object on the last line of stdout",
-        "bootstrap_servers": "use this Kafka/Redpanda instead of the embedded broker",
-        "source": "file (recorded feed) or relay (live NEAR Intents; needs UNRIP_NEAR_INTENTS_JWT)",
+        "bootstrap_servers": "use this Kafka/Redpanda (default: the embedded broker)",
+        "source": "file (recorded feed), live or relay (the live NEAR Intents relay; needs "
+        "UNRIP_NEAR_INTENTS_JWT) "
+        "or auto (relay when configured and reachable, else file)",
         "feed": "JSONL feed file (default: the bundled sample feed)",
         "pace": "recorded (replay the recorded timing) or fast (as fast as possible)",
         "speed": "with pace=recorded: replay this many times faster",
         "loop": "replay the feed file forever (quote ids get a #pass suffix)",
         "executors": "executor replicas in the consumer group",
-        "prices": "reference prices: calm, trending or adverse (recorded paths, the default "
-        "calm), live (the 1Click token list) or static (the strategy's own prices)",
-    }
+        "report": "write the run's HTML report here (default: report.html in the run's logs)",
+        "prometheus": "also run a local Prometheus scraping the services with the alert rules",
+        "prices": "reference prices: calm, trending or adverse (recorded paths), live (the "
+        "1Click token list) or static (the strategy's own prices)",
+    },
 )
 def dev(
     c: Context,
-    for_: str | None = None,
+    for_: float | None = None,
     json: bool = False,
     bootstrap_servers: str | None = None,
     source: str = "auto",
     feed: str | None = None,
     pace: str = "recorded",
-    speed: str = "1",
+    speed: float = 1.0,
     loop: bool = False,
     executors: int = 1,
+    report: str | None = None,
+    prometheus: bool = False,
     prices: str = "calm",
 ) -> None:
     """Run the whole pipeline locally: embedded broker, topics, every service as a process."""
-    from unrip_dev.dev import PRICE_CHOICES, DevOptions, choose_source, run_dev
+    from unrip_dev.dev import DevOptions, choose_source, run_dev
 
-    if pace not in ("recorded", "fast"):
-        raise SystemExit(f"--pace must be recorded or fast, not {pace!r}")
-    if prices not in PRICE_CHOICES:
-        raise SystemExit(f"--prices must be one of {', '.join(PRICE_CHOICES)}, not {prices!r}")
+    if feed and not Path(feed).is_file():
+        raise OptionError("--feed", f"no such file: {feed}")
     chosen = choose_source(source)
     code = run_dev(
         DevOptions(
-            duration_s=float(for_) if for_ is not None else None,
+            duration_s=for_,
             as_json=json,
             bootstrap_servers=bootstrap_servers,
             source=chosen,
             feed=Path(feed) if feed else None,
             pace="fast" if pace == "fast" else "recorded",
-            speed=float(speed),
+            speed=speed,
             loop=loop,
-            executors=int(executors),
+            executors=executors,
+            report=Path(report) if report else None,
+            prometheus=prometheus,
             prices=prices,
         )
     )
@@ -95,7 +121,16 @@ def dev(
         raise SystemExit(code)
 
 
-@task(
+@typed_task(
+    kinds={
+        "commands": integer(minimum=1),
+        "kills": integer(minimum=0),
+        "executors": integer(minimum=1),
+        "pauses": integer(minimum=0),
+        "duplicates": number(minimum=0, maximum=1),
+        "rate": number(minimum=0.001),
+        "seed": integer(minimum=-1),
+    },
     help={
         "commands": "distinct commands to send (some are re-sent as duplicates)",
         "kills": "SIGKILLs at random moments while commands flow",
@@ -103,10 +138,10 @@ def dev(
         "pauses": "SIGSTOPs past the session timeout (zombie executors), then SIGCONT",
         "duplicates": "share of commands sent twice (0..1)",
         "rate": "commands sent per second",
-        "seed": "seed of the kill schedule (printed, to replay a run)",
+        "seed": "seed of the kill schedule (printed, to replay a run; default: -1, a random one)",
         "json": "print the report as one JSON object on the last line of stdout",
-        "bootstrap_servers": "use this Kafka/Redpanda instead of the embedded broker",
-    }
+        "bootstrap_servers": "use this Kafka/Redpanda (default: the embedded broker)",
+    },
 )
 def chaos(
     c: Context,
@@ -114,8 +149,8 @@ def chaos(
     kills: int = 8,
     executors: int = 3,
     pauses: int = 1,
-    duplicates: str = "0.05",
-    rate: str = "300",
+    duplicates: float = 0.05,
+    rate: float = 300.0,
     seed: int = -1,
     json: bool = False,
     bootstrap_servers: str | None = None,
@@ -123,24 +158,25 @@ def chaos(
     """Kill executors while they work; prove no trade was executed twice or lost."""
     import json as json_module
 
+    from rich.console import Console
     from unrip_dev.chaos import ChaosOptions, run_chaos
 
+    progress = Console(stderr=True, highlight=False)
     report = run_chaos(
         ChaosOptions(
+            progress=lambda line: progress.print(line, markup=False, soft_wrap=True),
             commands=commands,
             kills=kills,
             executors=executors,
             pauses=pauses,
-            duplicate_ratio=float(duplicates),
-            rate_per_s=float(rate),
+            duplicate_ratio=duplicates,
+            rate_per_s=rate,
             seed=None if seed < 0 else seed,
             bootstrap_servers=bootstrap_servers,
         )
     )
     summary = report.as_dict()
-    events = summary.pop("events")
-    for event in events:
-        print(event, file=sys.stderr)
+    summary.pop("events")  # already printed as they happened
     for key, value in summary.items():
         print(f"{key:>24}: {value}", file=sys.stderr)
     if json:
@@ -180,12 +216,12 @@ def _operator_setup(stack: str) -> tuple[BootstrapOptions, Clients, Console]:
     return options, real_clients(options), Console()
 
 
-@task(
+@typed_task(
     help={
         "plan": "show what would change (Pulumi previews included) without changing anything",
         "from_": "resume at this step (earlier steps are not checked): preflight, hetzner, node, "
-        "kubeconfig, cluster, app-secrets, forgejo, push, deliver, verify",
-        "stack": "Pulumi stack name (default prod)",
+        "kubeconfig, cluster, app-secrets, forgejo, push, deliver, verify (default: the first)",
+        "stack": "Pulumi stack name (default: prod)",
     }
 )
 def bootstrap(
@@ -200,7 +236,7 @@ def bootstrap(
         raise SystemExit(code)
 
 
-@task(help={"stack": "Pulumi stack name (default prod)"})
+@typed_task(help={"stack": "Pulumi stack name (default: prod)"})
 def status(c: Context, stack: str = "prod") -> None:
     """The live state of every layer: stacks, node, API, Forgejo, pipeline, apps."""
     from unrip_bootstrap import commands
@@ -211,11 +247,11 @@ def status(c: Context, stack: str = "prod") -> None:
         raise SystemExit(code)
 
 
-@task(
+@typed_task(
     help={
         "delete_volume": "also delete the data volume, stable IP and cluster token (all data)",
         "yes": "do not ask; for scripts (still requires --stack)",
-        "stack": "Pulumi stack name (default prod)",
+        "stack": "Pulumi stack name (default: prod)",
     }
 )
 def destroy(
@@ -231,12 +267,12 @@ def destroy(
         raise SystemExit(code)
 
 
-@task(
+@typed_task(
     help={
         "scenario": "server-lost, volume-lost, forgejo-lost or cluster-token-lost "
         "(docs/disaster-recovery.md)",
         "yes": "do not ask; for scripts",
-        "stack": "Pulumi stack name (default prod)",
+        "stack": "Pulumi stack name (default: prod)",
     }
 )
 def dr(c: Context, scenario: str, yes: bool = False, stack: str = "prod") -> None:
@@ -256,11 +292,11 @@ def dr(c: Context, scenario: str, yes: bool = False, stack: str = "prod") -> Non
 # --- bench (issue 8: benchmarks) -------------------------------------------------------------
 
 
-@task(
+@typed_task(
     help={
         "json": "print the results as one JSON object on the last line of stdout",
         "quick": "a short run that only checks everything works (the test command uses it)",
-        "bootstrap_servers": "use this Kafka/Redpanda instead of the embedded broker",
+        "bootstrap_servers": "use this Kafka/Redpanda (default: the embedded broker)",
     }
 )
 def bench(
@@ -270,6 +306,7 @@ def bench(
     import json as json_module
 
     from rich.console import Console
+    from rich.markup import escape
     from unrip_dev.bench.report import print_tables
     from unrip_dev.bench.runner import BenchOptions, run_bench
 
@@ -278,7 +315,7 @@ def bench(
         BenchOptions(
             quick=quick,
             bootstrap_servers=bootstrap_servers,
-            progress=lambda line: progress.print(f"[dim]{line}"),
+            progress=lambda line: progress.print(f"[dim]{escape(line)}"),
         )
     )
     print_tables(document, progress if json else Console())
@@ -289,3 +326,45 @@ def bench(
 
 
 # --- end bench ---------------------------------------------------------------------------------
+
+
+# --- operator habits (issue 19): hand-run Pulumi, locks --------------------------------------
+
+
+@typed_task(
+    kinds={"project": choice(("hetzner", "cluster"))},
+    help={
+        "project": "the Pulumi project: hetzner or cluster (required)",
+        "stack": "Pulumi stack name (default: prod)",
+    },
+)
+def pulumi(c: Context, project: str, stack: str = "prod") -> None:
+    """The Pulumi CLI on the bootstrap's stacks: `invoke pulumi --project hetzner -- up`."""
+    import shlex
+
+    from unrip_bootstrap.hand_run import HandRunError, run_pulumi
+    from unrip_bootstrap.options import BootstrapOptions
+    from unrip_bootstrap.secret_files import SecretsInvalidError
+
+    options = BootstrapOptions(repo_root=Path(__file__).resolve().parent, stack=stack)
+    try:
+        code = run_pulumi(options, project, shlex.split(c.remainder))
+    except HandRunError as error:
+        raise SystemExit(f"pulumi: {error}") from None
+    except SecretsInvalidError as error:
+        raise SystemExit(f"pulumi: {error}") from None
+    if code:
+        raise SystemExit(code)
+
+
+@typed_task(help={"upgrade": "move every pin to the newest release pyproject.toml allows"})
+def lock(c: Context, upgrade: bool = False) -> None:
+    """Regenerate every lock (requirements/*.lock, ci/requirements.txt) with hashes."""
+    from unrip_dev.locks import regenerate
+
+    code = regenerate(Path(__file__).resolve().parent, upgrade=upgrade)
+    if code:
+        raise SystemExit(code)
+
+
+# --- end operator habits -----------------------------------------------------------------------

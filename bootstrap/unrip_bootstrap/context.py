@@ -36,6 +36,8 @@ T = TypeVar("T")
 
 HETZNER = "hetzner"
 CLUSTER = "cluster"
+# What a step that needs the validated secrets reports before preflight has validated them.
+NO_SECRETS = "the secrets have not been validated (preflight)"
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class StepContext:
     @property
     def secrets(self) -> Secrets:
         if self._secrets is None:
-            raise BlockedError("the secrets have not been validated (preflight)")
+            raise BlockedError(NO_SECRETS)
         return self._secrets
 
     @secrets.setter

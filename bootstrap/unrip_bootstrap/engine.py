@@ -13,9 +13,10 @@ from typing import Final
 
 from pulumi.automation.errors import CommandError
 
-from unrip_bootstrap.context import StepContext
+from unrip_bootstrap.context import NO_SECRETS, StepContext
 from unrip_bootstrap.progress import log
 from unrip_bootstrap.steps.base import BlockedError, Check, Status, Step
+from unrip_bootstrap.trading import trading_rows
 
 PREFLIGHT: Final = "preflight"
 EXIT_OK, EXIT_FAILED, EXIT_NOT_READY = 0, 1, 2
@@ -178,18 +179,37 @@ class Engine:
         rows: list[list[str]] = []
         preflight = self._safe_check(self.steps[0], deep=False)
         rows.append([self.steps[0].name, str(preflight.status), preflight.detail])
-        if preflight.status == Status.CONVERGED:
-            for step in self.steps[1:]:
-                check = self._safe_check(step, deep=False)
-                detail = "; ".join([check.detail, *check.changes])
-                rows.append([step.name, str(check.status), detail])
+        # Every layer is asked even when preflight fails: most can be read without .secrets/
+        # (state files, stack outputs, the node); those that cannot say so instead of hiding.
+        secrets_ready = preflight.status == Status.CONVERGED
+        for step in self.steps[1:]:
+            check = self._safe_check(step, deep=False)
+            if not secrets_ready and NO_SECRETS in check.detail:
+                check = Check.blocked(
+                    f"needs {self.ctx.options.secrets_dir}/ filled in and valid (see preflight)"
+                )
+            detail = "; ".join([check.detail, *check.changes])
+            rows.append([step.name, str(check.status), detail])
+        converged = all(row[1] == Status.CONVERGED for row in rows)
+        exit_code = EXIT_OK if converged else EXIT_FAILED
+        # -- the trading layer (issue 17), informational: unrip_bootstrap.trading --
+        if converged:
+            rows.extend(self.trading_rows())
+        # -- end of the trading layer --
         last = self.ctx.state.last_run()
         title = "unrip: live state"
         if last:
             title += f" (last run {last.get('started_at')}: {last.get('result')})"
         self.reporter.table(title, ["layer", "state", "detail"], rows)
-        converged = all(row[1] == Status.CONVERGED for row in rows)
-        return EXIT_OK if converged and len(rows) == len(self.steps) else EXIT_FAILED
+        return exit_code
+
+    def trading_rows(self) -> list[list[str]]:
+        """Rows of the trading layer, from the services' /status (never fails the table)."""
+        try:
+            return trading_rows(self.ctx.kube())
+        except Exception as exc:
+            reason = self.ctx.redactor.redact(describe_error(exc))
+            return [["trading", "unknown", f"cannot tell: {reason}"]]
 
     def _safe_check(self, step: Step, *, deep: bool) -> Check:
         try:

@@ -77,6 +77,20 @@ def load_secrets(directory: Path, redactor: Redactor) -> Secrets:
     return Secrets(directory=directory, **loaded)
 
 
+def load_one_group(directory: Path, key: str, redactor: Redactor) -> Any:
+    """One group's validated model (e.g. `pulumi` for `invoke pulumi`), or SecretsInvalidError."""
+    group = next(group for group in GROUPS if group.key == key)
+    problems: list[str] = []
+    loaded = _load_group(directory, group, redactor, problems)
+    if problems:
+        raise SecretsInvalidError(problems)
+    if loaded is None:
+        raise SecretsInvalidError(
+            [f"{group.filename}: missing; copy {TEMPLATES_DIR}/{group.filename} to {directory}/"]
+        )
+    return loaded
+
+
 def _load_group(
     directory: Path, group: SecretGroup, redactor: Redactor, problems: list[str]
 ) -> Any:

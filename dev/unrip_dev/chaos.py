@@ -16,6 +16,7 @@ import random
 import signal
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +48,9 @@ class ChaosOptions:
     seed: int | None = None
     run_dir: Path = Path(".runs/chaos")
     bootstrap_servers: str | None = None
+    # Called with each event (every blow, restart, readiness) and the running tally while the
+    # run goes on, so a run of minutes is never silent (`invoke chaos` prints them).
+    progress: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -96,9 +100,14 @@ class _Cluster:
         self.names = [f"executor-{i}" for i in range(1, options.executors + 1)]
         self.events: list[str] = []
         self.started = time.monotonic()
+        self.tally = {"sent": 0, "kills": 0, "pauses": 0, "restarts": 0, "results": 0}
 
     def log(self, event: str) -> None:
-        self.events.append(f"{time.monotonic() - self.started:7.2f}s {event}")
+        line = f"{time.monotonic() - self.started:7.2f}s {event}"
+        self.events.append(line)
+        if self.options.progress is not None:
+            counts = " ".join(f"{key} {value}" for key, value in self.tally.items())
+            self.options.progress(f"{line}  [{counts}]")
 
     def start_venue(self, db: Path) -> None:
         self.supervisor.spawn_paper_venue(
@@ -116,7 +125,13 @@ class _Cluster:
             raise RuntimeError(f"{'; '.join(problems)}\nevents:\n{events}\n{tails}")
 
 
-async def _produce(options: ChaosOptions, bootstrap: str, run_id: str, rng: random.Random) -> int:
+async def _produce(
+    options: ChaosOptions,
+    bootstrap: str,
+    run_id: str,
+    rng: random.Random,
+    cluster: _Cluster | None = None,
+) -> int:
     """Send every command once, plus re-sends of a random share, at a steady rate."""
     producer = make_producer(ServiceSettings(kafka_bootstrap_servers=bootstrap), "chaos")
     await producer.start()
@@ -140,6 +155,11 @@ async def _produce(options: ChaosOptions, bootstrap: str, run_id: str, rng: rand
                 for n in order[i : i + chunk]
             ]
             await publish_all(producer, batch)
+            if cluster is not None:
+                before = cluster.tally["sent"]
+                cluster.tally["sent"] = min(i + chunk, len(order))
+                if before * 10 // len(order) != cluster.tally["sent"] * 10 // len(order):
+                    cluster.log(f"sent {cluster.tally['sent']}/{len(order)} commands")
             due = started + (i + chunk) / options.rate_per_s
             await asyncio.sleep(max(0.0, due - time.monotonic()))  # pacing the send rate
         return len(resend)
@@ -167,6 +187,7 @@ async def _havoc(
             child.signal(signal.SIGKILL)
             await asyncio.to_thread(child.stop, 5)
             done["kills"] += 1
+            cluster.tally["kills"] += 1
             cluster.log(f"SIGKILL {name}")
             await asyncio.sleep(rng.uniform(0.0, 1.0))  # down for a random while
             cluster.start_executor(name)
@@ -182,6 +203,7 @@ async def _havoc(
             await asyncio.sleep(options.session_timeout_ms / 1000 * 1.5)  # past its session
             child.signal(signal.SIGCONT)
             done["pauses"] += 1
+            cluster.tally["pauses"] += 1
             cluster.log(f"SIGCONT {name}")
             await asyncio.to_thread(cluster.wait_ready, [name])  # rejoined (see above)
             cluster.log(f"{name} ready")
@@ -192,6 +214,7 @@ async def _havoc(
             code = await asyncio.to_thread(child.stop, 30)
             done["sigterm_restarts"] += 1
             done["clean_sigterm_exits"] += int(code == 0)
+            cluster.tally["restarts"] += 1
             cluster.log(f"SIGTERM {name}: exit {code}")
             cluster.start_executor(name)
             await asyncio.to_thread(cluster.wait_ready, [name])
@@ -226,12 +249,16 @@ async def _run(options: ChaosOptions, bootstrap: str, run_dir: Path, seed: int) 
         run_id = f"chaos{seed}"
         window_s = options.commands * (1 + options.duplicate_ratio) / options.rate_per_s
         produced, havoc = await asyncio.gather(
-            _produce(options, bootstrap, run_id, rng), _havoc(cluster, options, rng, window_s)
+            _produce(options, bootstrap, run_id, rng, cluster),
+            _havoc(cluster, options, rng, window_s),
         )
         cluster.log("all commands sent, havoc done; waiting for every result")
         deadline = time.monotonic() + options.settle_timeout_s
         while True:
             results, records = await _results(bootstrap)
+            if len(results) != cluster.tally["results"]:
+                cluster.tally["results"] = len(results)
+                cluster.log(f"{len(results)}/{options.commands} commands have a result")
             if len(results) >= options.commands or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)  # polling the results topic until it is complete

@@ -17,10 +17,10 @@ import signal
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from rich.console import Console
 from rich.live import Live
@@ -33,8 +33,13 @@ from unrip.venues import registry
 from unrip.venues.near_intents.prices import PRICE_PATHS, recorded_prices
 
 from unrip_dev.broker import TansuBroker, free_port
+from unrip_dev.prometheus import alerts, start_local_prometheus
+from unrip_dev.report.html import write_report
+from unrip_dev.report.timeline import read_timeline
 from unrip_dev.supervisor import Supervisor, http_json, local_env
 from unrip_dev.tally import tally_bus
+
+CENT: Final = Decimal("0.01")
 
 Source = Literal["file", "live"]
 PRICE_CHOICES = (*PRICE_PATHS, "live", "static")
@@ -54,6 +59,10 @@ class DevOptions:
     executors: int = 1
     runs_dir: Path = Path(".runs")
     drain_timeout_s: float = 30.0
+    # The HTML report (pictures of the run); default: report.html in the run's directory.
+    report: Path | None = None
+    # A local Prometheus scraping the services with the pipeline alert rules.
+    prometheus: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     # A recorded price path (calm, trending, adverse), live (1Click) or static strategy prices.
     prices: str = DEFAULT_PRICES
@@ -90,7 +99,7 @@ def _progress_table(
             ("skips", stats["skips"]),
             ("results", stats["results"]),
             ("  fill rate", stats["fill_rate"]),
-            ("  PnL USD at quote prices", stats["pnl_usd"]),
+            ("  PnL USD at quote prices", usd(stats["pnl_usd"])),
             ("awaiting result", stats["awaiting_result"]),
             ("dead letters", stats["dead_letters_total"]),
             ("latency p50 ms", _ms(latency.get("p50"))),
@@ -105,6 +114,13 @@ def _progress_table(
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
+
+
+def usd(value: object) -> str:
+    """A dollar amount for people: cents, half-even (the JSON summary keeps the exact value)."""
+    if value is None:
+        return "-"
+    return str(Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_EVEN))
 
 
 def run_dev(options: DevOptions) -> int:
@@ -162,6 +178,13 @@ def run_dev(options: DevOptions) -> int:
             for problem in problems:
                 console.print(f"[red]{problem}")
             return 1
+        prometheus = None
+        if options.prometheus:
+            names = {n: "executor" if n.startswith("executor-") else n for n in [*core, "ingest"]}
+            if "ingest-prices" in ingests:
+                names["ingest-prices"] = "ingest-prices"
+            prometheus = start_local_prometheus(supervisor, names)
+            console.print(f"Prometheus {prometheus.url} with the pipeline alert rules: /alerts")
         console.print(
             f"pipeline running ({options.source} source, {options.prices} prices); Ctrl-C stops it"
         )
@@ -181,6 +204,7 @@ def run_dev(options: DevOptions) -> int:
                 time.sleep(0.25)  # refresh cadence of the progress display
         ran_s = time.monotonic() - started
         crashed = [n for n, c in supervisor.children.items() if not c.running]
+        seen_alerts = alerts(prometheus) if prometheus is not None else None
         # Stop the source first, then let everything already on the bus reach its end.
         exit_codes = supervisor.stop(list(reversed(ingests)), timeout_s=20)
         drained, stats = _drain(monitor.url, options.drain_timeout_s)
@@ -189,6 +213,14 @@ def run_dev(options: DevOptions) -> int:
         summary = _summary(tally.summary(), stats, exit_codes, ran_s, drained, crashed, run_dir)
         summary["prices"] = options.prices
         summary["pnl_usd"] = float(round(tally.pnl_usd(_static_prices()), 2))
+        if seen_alerts is not None:
+            summary["alerts"] = seen_alerts  # pending or firing when the run ended
+        report_path = write_report(
+            options.report or run_dir / "report.html",
+            summary,
+            asyncio.run(read_timeline(bootstrap)),
+        )
+        summary["report"] = str(report_path)
         _print_summary(console, summary)
         if options.as_json:
             print(json.dumps(summary, sort_keys=True))
@@ -316,12 +348,16 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         "commands_without_result",
         "conflicting_results",
     ):
-        table.add_row(key, str(summary[key]))
+        value = summary[key]
+        table.add_row(key, usd(value) if key == "pnl_usd" else str(value))
     latency = summary["latency_ms"]
     table.add_row(
         "latency p50 / p99 / max ms",
         f"{_ms(latency['p50'])} / {_ms(latency['p99'])} / {_ms(latency['max'])}",
     )
+    if "alerts" in summary:
+        shown = [f"{a['alert']} {a['state']} {a['pod']}".strip() for a in summary["alerts"]]
+        table.add_row("alerts (local Prometheus)", "; ".join(shown) or "none")
     verdict = "[green]OK: nothing lost" if summary["ok"] else "[red]NOT OK"
-    table.caption = f"{verdict} — logs in {summary['run_dir']}"
+    table.caption = f"{verdict} — logs in {summary['run_dir']}, report {summary['report']}"
     console.print(table)

@@ -229,3 +229,51 @@ def test_tools_that_are_missing_or_too_old_are_named_with_what_to_install() -> N
         f"ssh: not found on PATH; {TOOLS[3].install}",
     ]
     assert minimum["kubectl"] == f"1.{int(names.KUBERNETES_MINOR.split('.')[1]) - 1}.0"
+
+
+# A kubectl stand-in for `port-forward`: it serves one pod's /status on the local port it was
+# given and prints kubectl's "Forwarding from" line, so the real client code runs end to end.
+FAKE_KUBECTL = """\
+import http.server, json, sys
+argv = sys.argv[1:]
+local = int(argv[-1].split(":")[0])
+target = argv[-2]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"path": self.path, "target": target, "argv": argv}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", local), Handler)
+print(f"Forwarding from 127.0.0.1:{local} -> {argv[-1].split(':')[1]}", flush=True)
+server.serve_forever()
+"""
+
+
+def test_kubectl_reads_a_pods_json_through_a_port_forward_it_then_stops(tmp_path: Path) -> None:
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(f"#!{sys.executable}\n{FAKE_KUBECTL}")
+    kubectl.chmod(0o755)
+    kube = KubectlClient(KUBECONFIG, SubprocessRunner(), kubectl=str(kubectl))
+
+    body = kube.pod_json("apps", "executor-7d9f", 8080, "status")
+
+    assert body["path"] == "/status"
+    assert body["target"] == "pod/executor-7d9f"
+    assert body["argv"][:7] == [
+        "--kubeconfig", str(KUBECONFIG), "port-forward", "--namespace", "apps",
+        "--address", "127.0.0.1",
+    ]  # fmt: skip
+    assert body["argv"][-1].endswith(":8080")
+
+
+def test_a_pod_that_cannot_be_forwarded_is_a_kube_error(tmp_path: Path) -> None:
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text("#!/bin/sh\necho 'error: pods \"gone\" not found' >&2\nexit 1\n")
+    kubectl.chmod(0o755)
+    kube = KubectlClient(KUBECONFIG, SubprocessRunner(), kubectl=str(kubectl))
+    with pytest.raises(KubeError, match='pods "gone" not found'):
+        kube.pod_json("apps", "gone", 8080, "status")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from unrip_bootstrap.recovery import parse_k3s_token
 from unrip_bootstrap.steps.base import StepFailedError
@@ -199,3 +201,16 @@ def test_status_shows_a_lost_server(converged: Workstation) -> None:
     converged.world.lose_server()
     assert converged.status() == 1
     assert "not reachable yet" in converged.printed()
+
+
+def test_status_without_secrets_still_lists_every_layer_and_names_what_needs_them(
+    station: Workstation,
+) -> None:
+    shutil.rmtree(station.repo / ".secrets")
+    assert station.status() == 1
+    printed = " ".join(station.printed().split())
+    for layer in STEPS:
+        assert f"│ {layer}" in station.printed()
+    assert "needs" in printed and ".secrets/ filled in and valid (see preflight)" in printed
+    assert "no kubeconfig yet" in printed  # layers that can tell say what they see
+    assert station.world.mutations == []

@@ -111,6 +111,8 @@ class World:
     objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     runner_registered: bool = True
     crashing_pod: bool = False
+    # Running app pods: name -> (service, the JSON its /status serves; None: it does not answer)
+    app_pods: dict[str, tuple[str, dict[str, Any] | None]] = field(default_factory=dict)
     deployer_token_delay: int = 0  # reads of apps/deployer-token before Kubernetes fills it
     presented_host_key: str = HOST_KEY_LINE  # what the server at the address presents
     # Forgejo (its data lives on the volume too)
@@ -507,11 +509,20 @@ class FakeKube:
     def items(self, kind: str, namespace: str) -> list[dict[str, Any]]:
         self._connect()
         if kind == "pod":
+            pods = [
+                {
+                    "metadata": {"name": name, "labels": {"app.kubernetes.io/name": service}},
+                    "status": {"phase": "Running"},
+                }
+                for name, (service, _) in self.world.app_pods.items()
+                if namespace == names.NAMESPACE_APPS
+            ]
             if not self.world.crashing_pod:
-                return []
+                return pods
             waiting = {"state": {"waiting": {"reason": "CrashLoopBackOff"}}, "name": "executor"}
             return [
-                {"metadata": {"name": "executor-0"}, "status": {"containerStatuses": [waiting]}}
+                {"metadata": {"name": "executor-0"}, "status": {"containerStatuses": [waiting]}},
+                *pods,
             ]
         return [
             json.loads(json.dumps(obj))
@@ -529,6 +540,15 @@ class FakeKube:
 
     def rollout_status(self, kind: str, namespace: str, name: str, timeout_s: float) -> None:
         self._connect()
+
+    def pod_json(self, namespace: str, pod: str, port: int, path: str) -> dict[str, Any]:
+        self._connect()
+        assert (namespace, port, path) == (names.NAMESPACE_APPS, 8080, "status")
+        _, body = self.world.app_pods[pod]
+        if body is None:
+            raise KubeError(f"GET status from pod {namespace}/{pod}: connection refused")
+        copied: dict[str, Any] = json.loads(json.dumps(body))
+        return copied
 
     @contextlib.contextmanager
     def port_forward(

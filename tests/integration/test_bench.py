@@ -7,6 +7,7 @@ that figures which must agree do agree, and that nothing is left running.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ def check_distribution(d: dict[str, Any], samples: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def result() -> dict[str, Any]:
+def bench_run() -> subprocess.CompletedProcess[str]:
     before = unrip_processes()
     process = subprocess.run(
         [sys.executable, "-m", "invoke", "bench", "--quick", "--json"],
@@ -55,8 +56,23 @@ def result() -> dict[str, Any]:
     )
     assert process.returncode == 0, process.stderr[-3000:]
     assert unrip_processes() <= before, "invoke bench left processes behind"
-    document: dict[str, Any] = json.loads(process.stdout.strip().splitlines()[-1])
+    return process
+
+
+@pytest.fixture(scope="module")
+def result(bench_run: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(bench_run.stdout.strip().splitlines()[-1])
     return document
+
+
+@pytest.mark.timeout(360)
+def test_progress_names_each_step_and_the_rate_each_reached(
+    bench_run: subprocess.CompletedProcess[str],
+) -> None:
+    progress = bench_run.stderr
+    assert "[step 1," in progress and "reactor decision" in progress
+    assert "pipeline: capacity probe" in progress
+    assert re.search(r"probe: out [\d,]+/s, p99 [\d.]+ ms, sustained (yes|no)", progress)
 
 
 @pytest.mark.timeout(360)

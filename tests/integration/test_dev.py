@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -47,9 +48,10 @@ def dev(marker: str, *args: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.timeout(240)
-def test_dev_for_seconds_reports_zero_lost_as_json() -> None:
+def test_dev_for_seconds_reports_zero_lost_as_json_and_draws_the_run(tmp_path: Path) -> None:
     marker = uuid.uuid4().hex
-    process = dev(marker, "--for", "15", "--json", "--pace", "fast")
+    report = tmp_path / "run.html"
+    process = dev(marker, "--for", "15", "--json", "--pace", "fast", "--report", str(report))
     out, err = process.communicate(timeout=200)
     assert process.returncode == 0, err[-3000:]
     summary = json.loads(out.strip().splitlines()[-1])
@@ -59,6 +61,12 @@ def test_dev_for_seconds_reports_zero_lost_as_json() -> None:
     assert summary["results"] == summary["commands"]
     assert summary["latency_ms"]["p99"] is not None
     assert processes_of(marker) == set(), "invoke dev left processes behind"
+    # The pictures of that run, drawn from the same bus: every result is in the histogram.
+    assert summary["report"] == str(report)
+    html = report.read_text()
+    assert "OK: nothing lost" in html
+    histogram = html.split("<h2>End-to-end latency</h2>")[1].split("</svg>")[0]
+    assert sum(int(n) for n in re.findall(r": (\d+)</title>", histogram)) == summary["results"]
 
 
 @pytest.mark.timeout(240)

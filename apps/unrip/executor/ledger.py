@@ -178,5 +178,13 @@ class Ledger:
             ) from None
         return entry
 
+    @property
+    def owned(self) -> list[int]:
+        return sorted(self._owned)
+
+    def owned_entries(self) -> int:
+        """Entries of the partitions this process owns (the ledger size /status shows)."""
+        return sum(len(self._entries.get(p, {})) for p in self._owned)
+
     def _update_gauge(self) -> None:
-        LEDGER_ENTRIES.set(sum(len(self._entries.get(p, {})) for p in self._owned))
+        LEDGER_ENTRIES.set(self.owned_entries())

@@ -17,3 +17,11 @@ FENCED = Counter(
 )
 VENUE_UNAVAILABLE = Counter("unrip_executor_venue_unavailable_total", "Venue calls with no answer")
 IN_FLIGHT = Gauge("unrip_executor_in_flight", "Commands between 'executing' and their result")
+OLDEST_IN_FLIGHT = Gauge(
+    "unrip_executor_oldest_in_flight_seconds",
+    "Age of the oldest command in 'executing' or 'submitted' (0 when none)",
+)
+IN_FLIGHT_MAX_AGE = Gauge(
+    "unrip_executor_in_flight_max_age_seconds",
+    "The executor's bound on that age (past it the command is overdue)",
+)

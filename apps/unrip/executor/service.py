@@ -19,18 +19,22 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from unrip.contracts import LedgerEntryV1, utc_now
+from unrip.executor.in_flight import InFlight
 from unrip.executor.ledger import Ledger
-from unrip.executor.metrics import IN_FLIGHT
+from unrip.executor.metrics import IN_FLIGHT, IN_FLIGHT_MAX_AGE, OLDEST_IN_FLIGHT
 from unrip.executor.plan import BatchPlan, Planner
 from unrip.executor.settings import ExecutorSettings
+from unrip.executor.status import executor_status
 from unrip.executor.venue_calls import ParkedError, VenueCalls
 from unrip.runtime.consumer import Batch, ConsumerLoop
 from unrip.runtime.kafka import make_consumer, make_producer, publish_all
+from unrip.runtime.log_context import bind
 from unrip.runtime.service import Service
 from unrip.topics import CMD_EXECUTE_TRADE, STATE_EXECUTOR_LEDGER
 from unrip.venues import registry
@@ -49,6 +53,11 @@ class ExecutorService(Service):
         self.settings: ExecutorSettings = settings
         # Built (and its credentials checked) before the bus is touched.
         self.venue = venue or registry.load(settings.executor_venue).build_execution()
+        # Start times of commands in flight: the age the alerts read, the list /status shows.
+        self.in_flight = InFlight()
+        self.consumer_loop: ConsumerLoop | None = None
+        OLDEST_IN_FLIGHT.set_function(self.in_flight.oldest_age_s)
+        IN_FLIGHT_MAX_AGE.set(settings.executor_in_flight_max_age_s)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -81,7 +90,7 @@ class ExecutorService(Service):
             await consumer.start()
             stack.push_async_callback(consumer.stop)  # leaves the group: partitions move at once
             self.health.started()
-            loop = ConsumerLoop(
+            self.consumer_loop = loop = ConsumerLoop(
                 consumer,
                 [CMD_EXECUTE_TRADE],
                 self,
@@ -92,6 +101,16 @@ class ExecutorService(Service):
                 await loop.run(stop)
             except ParkedError as exc:
                 log.warning("stopped with commands parked as executing", extra={"detail": str(exc)})
+
+    def status(self) -> dict[str, Any]:
+        return executor_status(
+            venue=self.venue.name,
+            group=self.settings.executor_group_id,
+            in_flight=self.in_flight,
+            max_age_s=self.settings.executor_in_flight_max_age_s,
+            ledger=getattr(self, "ledger", None),  # made in run(), once the bus is reachable
+            loop=self.consumer_loop,
+        )
 
     # -- rebalances ----------------------------------------------------------------------
 
@@ -153,6 +172,10 @@ class ExecutorService(Service):
         # later is already ``executing`` in the ledger).
         await self.ledger.write([(c.partition, c.entry) for c in plan.to_execute])
         IN_FLIGHT.set(len(plan.to_execute) + len(plan.to_reconcile))
+        in_flight = [c.entry.command_id for c in (*plan.to_execute, *plan.to_reconcile)]
+        self.in_flight.start(in_flight)
+        # Lines logged until the batch is done (ours and the venue's) name its commands.
+        tags = bind(command_ids=in_flight)
         if plan.to_reconcile:
             found = await self.calls.lookup([c.client_order_id for c in plan.to_reconcile])
             self.planner.reconcile(plan, found, now)
@@ -173,6 +196,8 @@ class ExecutorService(Service):
         for partition, command_id in plan.repeat_after:
             self.planner.republish(plan, partition, command_id)
         await self._flush(plan)
+        self.in_flight.finish(in_flight)
+        tags.reset()
         IN_FLIGHT.set(0)
 
     async def _flush(self, plan: BatchPlan) -> None:

@@ -13,3 +13,7 @@ class ExecutorSettings(ServiceSettings):
     executor_venue: str = "paper"
     executor_venue_retry_initial_s: float = Field(default=0.05, gt=0)
     executor_venue_retry_max_s: float = Field(default=2.0, gt=0)
+    # A command in flight (executing or submitted) longer than this is overdue: the
+    # ExecutorInFlightTooOld alert compares the oldest age with it (docs/runbooks.md). Covers
+    # a venue whose outcome comes a minute after submission (NEAR: settle or expire).
+    executor_in_flight_max_age_s: float = Field(default=120.0, gt=0)

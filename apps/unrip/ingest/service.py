@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter as CounterOf
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import Counter, Gauge
 
@@ -48,6 +51,11 @@ class IngestService(Service):
         self.stream: Stream = self.venue.stream(settings.ingest_stream)
         self.normalize = self.stream.normalizer()
         self.feed_path: Path | None = None
+        # For /status: the open source, messages by outcome, when the last one arrived.
+        self.source: MessageSource | None = None
+        self.counts: CounterOf[str] = CounterOf()
+        self.last_message_at: datetime | None = None
+        self.feed_finished = False
         if settings.ingest_source == "file":
             self.feed_path = settings.ingest_feed_path or self.stream.recorded_feed
             if self.feed_path is None:
@@ -77,7 +85,7 @@ class IngestService(Service):
             await producer.start()
             stack.push_async_callback(producer.stop)
             publisher = Publisher(producer, self.settings.ingest_max_in_flight)
-            source = await stack.enter_async_context(self._open())
+            source = self.source = await stack.enter_async_context(self._open())
             watcher = asyncio.create_task(self._watch(source, stop), name="source-watch")
             stack.push_async_callback(cancel_and_wait, watcher)
             self.health.started()
@@ -95,6 +103,7 @@ class IngestService(Service):
             await publisher.flush()
             if self.feed_path is not None and not stop.is_set():
                 FEED_FINISHED.set(1)
+                self.feed_finished = True
                 log.info("feed finished; waiting for stop")
                 await stop.wait()
 
@@ -109,17 +118,33 @@ class IngestService(Service):
             gauge.set(1 if source.connected else 0)
             await sleep_unless_stopped(stop, 0.5)
 
+    def status(self) -> dict[str, Any]:
+        return {
+            "venue": self.venue.name,
+            "stream": self.stream.name,
+            "source": self.settings.ingest_source,
+            "feed": str(self.feed_path) if self.feed_path else None,
+            "connected": bool(self.source is not None and self.source.connected),
+            "feed_finished": self.feed_finished,
+            "messages": dict(sorted(self.counts.items())),
+            "last_message_at": self.last_message_at.isoformat() if self.last_message_at else None,
+        }
+
     async def _ingest(self, publisher: Publisher, message: ReceivedMessage) -> None:
         venue, raw_topic = self.venue.name, self.stream.raw_topic
+        self.last_message_at = datetime.now(UTC)
         try:
             normalized = self.normalize(message, source=self.settings.ingest_source)
         except NormalizeError as exc:
             MESSAGES.labels("rejected").inc()
+            self.counts["rejected"] += 1
             await publisher.send(rejected(exc, message, venue=venue, raw_topic=raw_topic))
             return
         if normalized is None:
             MESSAGES.labels("ignored").inc()  # acks, pings, statuses: not events
+            self.counts["ignored"] += 1
             return
         for record in accepted(normalized, message, venue=venue, raw_topic=raw_topic):
             await publisher.send(record)
         MESSAGES.labels("accepted").inc()
+        self.counts["accepted"] += 1

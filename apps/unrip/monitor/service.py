@@ -55,6 +55,7 @@ class MonitorService(Service):
         super().__init__(settings)
         self.settings: MonitorSettings = settings
         self.stats = PipelineStats()
+        self.consumer_loop: ConsumerLoop | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         self.producer = make_producer(self.settings, "monitor")
@@ -70,13 +71,14 @@ class MonitorService(Service):
                 EXEC_TRADE_RESULT,
                 *DLQ_TOPICS,
             ]
-            await ConsumerLoop(
+            self.consumer_loop = ConsumerLoop(
                 consumer,
                 topics,
                 self,
                 self.health,
                 commit_interval_ms=self.settings.kafka_commit_interval_ms,
-            ).run(stop)
+            )
+            await self.consumer_loop.run(stop)
         finally:
             await consumer.stop()
             await self.producer.stop()
@@ -85,6 +87,30 @@ class MonitorService(Service):
         @app.get("/stats")
         async def stats() -> dict[str, Any]:
             return self.stats.snapshot()
+
+    def status(self) -> dict[str, Any]:
+        stats = self.stats.snapshot()
+        loop = self.consumer_loop
+        return {
+            "pipeline": {
+                key: stats[key]
+                for key in (
+                    "demands",
+                    "commands",
+                    "skips",
+                    "results",
+                    "awaiting_result",
+                    "fill_rate",
+                    "pnl_usd",
+                    "dead_letters",
+                    "dead_letters_total",
+                )
+            },
+            "consumer": {
+                "group": self.settings.monitor_group_id,
+                **(loop.status() if loop else {}),
+            },
+        }
 
     async def on_assigned(self, partitions: set[TopicPartition]) -> None:
         return None

@@ -149,6 +149,15 @@ class StrategyConfigMap:
         return f"configmap {self.namespace}/{self.name} key {self.key}"
 
     @property
+    def loaded(self) -> bool:
+        return self._good is not None
+
+    @property
+    def stale(self) -> bool:
+        """True while the kill switch is forced on because the last read is too old."""
+        return self._fail_closed
+
+    @property
     def current(self) -> Strategy:
         if self._good is None:
             raise RuntimeError(f"{self.origin}: start() has not read the strategy yet")
@@ -191,6 +200,9 @@ class StrategyConfigMap:
             await sleep_unless_stopped(stop, self.poll_interval_s)
             if not stop.is_set():
                 await self.poll_once()
+                # Staleness is judged here too, not only when a batch arrives: with no demands
+                # flowing the forced kill switch (and its alert) must still show.
+                self._check_staleness(time.monotonic())
 
     def refresh(self, now: float | None = None) -> bool:
         """Apply the latest read if the ConfigMap changed; True when ``current`` changed."""

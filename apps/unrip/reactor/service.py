@@ -34,7 +34,7 @@ from unrip.contracts import (
     utc_now,
 )
 from unrip.contracts.envelope import P
-from unrip.reactor import price_feed
+from unrip.reactor import price_feed, status
 from unrip.reactor.configmap import (
     InClusterConfigMapReader,
     StrategyConfigMap,
@@ -71,6 +71,13 @@ DUPLICATES = Counter("unrip_reactor_duplicate_demands_total", "Demands already d
 OPEN_EXPOSURE = Gauge("unrip_reactor_open_exposure_usd", "Notional of commands without a result")
 DAILY_PNL = Gauge("unrip_reactor_daily_pnl_usd", "Realised PnL of the current UTC day")
 KILL_SWITCH = Gauge("unrip_reactor_kill_switch", "1 when the kill switch is on")
+STRATEGY_STALE = Gauge(
+    "unrip_reactor_strategy_stale",
+    "1 while the strategy ConfigMap is older than its max staleness (kill switch forced)",
+)
+DAILY_LOSS_LIMIT = Gauge(
+    "unrip_reactor_daily_loss_limit_usd", "The strategy's daily_loss_limit_usd in force"
+)
 CONFIG_RELOADS = Counter("unrip_reactor_strategy_reloads_total", "Strategy reloads applied")
 RISK_TRIPS = Counter("unrip_reactor_risk_trips_total", "Risk limits tripped", ["limit"])
 INVENTORY_NOTIONAL = Gauge(
@@ -126,7 +133,9 @@ class ReactorService(Service):
         self.market = Market(self.bus_prices, Positions(day=now.date()), RiskGuard())
         self._priced_by: Strategy | None = None
         self._trips: list[Outgoing] = []
-        self._sync_price_source()
+        self.consumer_loop: ConsumerLoop | None = None
+        # Read on every scrape: the ConfigMap poller flips it even when no batch arrives.
+        STRATEGY_STALE.set_function(lambda: 1.0 if self.strategy_stale else 0.0)
 
     async def run(self, stop: asyncio.Event) -> None:
         # aiokafka clients bind to the running loop, so they are made here, not in __init__.
@@ -158,14 +167,14 @@ class ReactorService(Service):
             )
             await consumer.start()
             self.health.started()
-            loop = ConsumerLoop(
+            self.consumer_loop = ConsumerLoop(
                 consumer,
                 [NORM_SWAP_DEMAND, EXEC_TRADE_RESULT],
                 self,
                 self.health,
                 commit_interval_ms=self.settings.kafka_commit_interval_ms,
             )
-            await loop.run(stop)
+            await self.consumer_loop.run(stop)
         finally:
             if follower is not None:
                 follower.cancel()
@@ -413,8 +422,30 @@ class ReactorService(Service):
     def _update_gauges(self) -> None:
         OPEN_EXPOSURE.set(float(self.risk.open_exposure_usd))
         DAILY_PNL.set(float(self.risk.daily_pnl_usd))
-        KILL_SWITCH.set(1 if self.strategy.current.limits.kill_switch else 0)
+        limits = self.strategy.current.limits
+        KILL_SWITCH.set(1 if limits.kill_switch else 0)
+        DAILY_LOSS_LIMIT.set(float(limits.daily_loss_limit_usd))
         INVENTORY_NOTIONAL.set(float(self.market.positions.gross_usd))
+
+    def status(self) -> dict[str, Any]:
+        if self.configmap is not None and not self.configmap.loaded:
+            return {"strategy": {"source": status.origin(self.strategy)}, "kill_switch": None}
+        strategy = self.strategy.current
+        loop = self.consumer_loop
+        return {
+            "kill_switch": status.kill_switch(strategy, self.strategy),
+            "strategy": status.strategy_status(strategy, self.strategy),
+            "risk": status.risk_status(strategy, self.risk),
+            "consumer": {
+                "group": self.settings.reactor_group_id,
+                **(loop.status() if loop else {}),
+            },
+        }
+
+    @property
+    def strategy_stale(self) -> bool:
+        """True while the kill switch is forced on because the strategy source is too old."""
+        return self.configmap is not None and self.configmap.stale
 
 
 _REBUILD_TYPES = (ExecuteTradeV1, ReactorSkipV1, TradeResultV1)

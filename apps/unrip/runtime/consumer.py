@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
@@ -83,6 +84,10 @@ class ConsumerLoop:
         # Offsets of handled batches (outcomes durable) not yet committed.
         self._pending: dict[TopicPartition, OffsetAndMetadata] = {}
         self._last_commit = 0.0
+        # For /status: next offset to handle per partition, and when the last batch was handled.
+        self._next_offset: dict[TopicPartition, int] = {}
+        self._last_record_ms: int | None = None
+        self._last_handled: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop``; the batch in progress is finished and committed first."""
@@ -99,6 +104,7 @@ class ConsumerLoop:
                     await self.handler.handle(batch)
                     for tp, records in batch.items():
                         self._pending[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
+                    self._observed(batch)
                 if self._pending and clock() - self._last_commit >= self.commit_interval_s:
                     await self.commit_pending()
                     self._last_commit = clock()
@@ -106,6 +112,35 @@ class ConsumerLoop:
         # nothing more is committed: those records are redelivered, which is always safe.
         async with self.lock:
             await self.commit_pending()
+
+    def _observed(self, batch: Batch) -> None:
+        for tp, records in batch.items():
+            self._next_offset[tp] = records[-1].offset + 1
+            stamp = records[-1].timestamp
+            self._last_record_ms = max(self._last_record_ms or stamp, stamp)
+        self._last_handled = datetime.now(UTC)
+
+    def status(self) -> dict[str, Any]:
+        """Owned partitions, lag behind the fetched high watermark, and the last event seen."""
+        partitions: dict[str, list[int]] = {}
+        lag: dict[str, int] = {}
+        for tp in sorted(self.consumer.assignment()):
+            partitions.setdefault(tp.topic, []).append(tp.partition)
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None and tp in self._next_offset:
+                behind = max(0, highwater - self._next_offset[tp])
+                lag[tp.topic] = lag.get(tp.topic, 0) + behind
+        last_record = (
+            None
+            if self._last_record_ms is None
+            else datetime.fromtimestamp(self._last_record_ms / 1000, UTC).isoformat()
+        )
+        return {
+            "partitions": partitions,
+            "lag": lag,
+            "last_event_at": last_record,
+            "last_batch_at": self._last_handled.isoformat() if self._last_handled else None,
+        }
 
     async def commit_pending(self) -> None:
         """Commit the offsets of every handled batch (call with ``lock`` held)."""

@@ -52,6 +52,7 @@ def dead_letter(
     log.warning(
         "dead-lettered",
         extra={
+            **_ids(source_topic, key_text, headers),
             "source_topic": source_topic,
             "partition": partition,
             "offset": offset,
@@ -91,3 +92,17 @@ def dead_letter_record(
         offset=record.offset,
         headers=list(record.headers or []),
     )
+
+
+def _ids(
+    source_topic: str, key: str | None, headers: list[tuple[str, bytes]] | None
+) -> dict[str, str]:
+    """The command and demand a rejected record was about, as far as its key and headers say."""
+    ids: dict[str, str] = {}
+    # Command and result records are keyed by their command_id (unrip.topics).
+    if key and source_topic.split(".", 1)[0] in ("cmd", "exec"):
+        ids["command_id"] = key
+    for name, value in headers or []:
+        if name == "correlation_id":
+            ids["correlation_id"] = value.decode("utf-8", errors="replace")
+    return ids

@@ -1,6 +1,9 @@
-"""Liveness, readiness and metrics over HTTP (FastAPI), served beside the service's work."""
+"""Liveness, readiness, status and metrics over HTTP (FastAPI), served beside the service's work."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -37,7 +40,15 @@ class Health:
         return reasons
 
 
-def build_app(service: str, health: Health, registry: CollectorRegistry = REGISTRY) -> FastAPI:
+StatusReader = Callable[[], dict[str, Any]]
+
+
+def build_app(
+    service: str,
+    health: Health,
+    registry: CollectorRegistry = REGISTRY,
+    status: StatusReader | None = None,
+) -> FastAPI:
     app = FastAPI(title=f"unrip {service}", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/healthz")
@@ -52,6 +63,15 @@ def build_app(service: str, health: Health, registry: CollectorRegistry = REGIST
         if health.ready:
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "not ready", "reasons": health.reasons()}, status_code=503)
+
+    @app.get("/status")
+    async def status_() -> JSONResponse:
+        # What an operator asks first: what it owns, what is in flight, why it is not trading.
+        body: dict[str, Any] = {"service": service, "ready": health.ready}
+        body["not_ready"] = [] if health.ready else health.reasons()
+        if status is not None:
+            body.update(status())
+        return JSONResponse(body)
 
     @app.get("/metrics")
     async def metrics() -> Response:

@@ -15,11 +15,12 @@ import gc
 import logging
 import signal
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import uvicorn
 from fastapi import FastAPI
 
+from unrip.contracts import utc_now
 from unrip.runtime.health import Health, build_app
 from unrip.runtime.logs import configure_logging
 from unrip.runtime.settings import ServiceSettings
@@ -51,8 +52,19 @@ class Service(abc.ABC):
         """Do the work until ``stop`` is set; return only when everything is committed."""
 
     def add_routes(self, app: FastAPI) -> None:
-        """Extra HTTP routes beside /healthz, /readyz and /metrics."""
+        """Extra HTTP routes beside /healthz, /readyz, /status and /metrics."""
         return None
+
+    def status(self) -> dict[str, Any]:
+        """The service's own part of ``/status`` (JSON-ready; docs/observability.md lists it)."""
+        return {}
+
+    def status_document(self) -> dict[str, Any]:
+        return {
+            "instance": self.settings.instance_id,
+            "now": utc_now().isoformat(),
+            **self.status(),
+        }
 
 
 class _QuietServer(uvicorn.Server):
@@ -77,7 +89,7 @@ async def serve(service: Service) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, request_stop, sig.name)
 
-    app = build_app(service.name, service.health)
+    app = build_app(service.name, service.health, status=service.status_document)
     service.add_routes(app)
     # Everything made so far (modules, schemas, the service's configuration) lives as long as
     # the process: move it out of the collector's sight, so that collections during the work

@@ -10,6 +10,7 @@ import json
 import socket
 import subprocess
 import threading
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -38,6 +39,8 @@ class Kube(Protocol):
     def port_forward(
         self, namespace: str, service: str, local_port: int, remote_port: int
     ) -> AbstractContextManager[str]: ...
+
+    def pod_json(self, namespace: str, pod: str, port: int, path: str) -> dict[str, Any]: ...
 
 
 class KubectlClient:
@@ -101,15 +104,36 @@ class KubectlClient:
     def port_forward_argv(
         self, namespace: str, service: str, local_port: int, remote_port: int
     ) -> list[str]:
+        return self._forward_argv(namespace, f"svc/{service}", local_port, remote_port)
+
+    def _forward_argv(
+        self, namespace: str, target: str, local_port: int, remote_port: int
+    ) -> list[str]:
         return self.argv(
             "port-forward",
             "--namespace",
             namespace,
             "--address",
             "127.0.0.1",
-            f"svc/{service}",
+            target,
             f"{local_port}:{remote_port}",
         )
+
+    def pod_json(self, namespace: str, pod: str, port: int, path: str) -> dict[str, Any]:
+        """GET ``path`` from one pod's port through a port-forward (kubelet to the pod's own
+        network namespace: the API server's proxy would be refused by the apps' network
+        policies, which admit only the metrics scraper)."""
+        local_port = _free_port()
+        with self._forwarded(self._forward_argv(namespace, f"pod/{pod}", local_port, port)):
+            url = f"http://127.0.0.1:{local_port}/{path.lstrip('/')}"
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    body = json.loads(response.read())
+            except (OSError, ValueError) as exc:
+                raise KubeError(f"GET {path} from pod {namespace}/{pod}: {exc}") from None
+        if not isinstance(body, dict):
+            raise KubeError(f"GET {path} from pod {namespace}/{pod}: not a JSON object")
+        return body
 
     @contextlib.contextmanager
     def port_forward(
@@ -123,7 +147,12 @@ class KubectlClient:
         if _port_open(local_port):
             yield url
             return
-        argv = self.port_forward_argv(namespace, service, local_port, remote_port)
+        with self._forwarded(self.port_forward_argv(namespace, service, local_port, remote_port)):
+            yield url
+
+    @contextlib.contextmanager
+    def _forwarded(self, argv: list[str]) -> Iterator[None]:
+        local_port = int(argv[-1].split(":", 1)[0])
         try:
             process = subprocess.Popen(  # our own child, stopped below by its handle
                 argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -132,13 +161,20 @@ class KubectlClient:
             raise ToolMissingError("kubectl is not installed (not found on PATH)") from exc
         try:
             _await_port(process, local_port)
-            yield url
+            yield
         finally:
             process.terminate()
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _port_open(port: int) -> bool:

@@ -183,10 +183,26 @@ class _Run:
         self.run_id = run_id
         # The client settings of the run; each embedded broker gets a copy with its address.
         self.settings = bench_settings(options.bootstrap_servers or "127.0.0.1:9092")
+        self.started = time.monotonic()
+        self.steps_said = 0
 
     def say(self, message: str) -> None:
+        """A progress line: which step of the run, how long it has run, what it is doing."""
         if self.options.progress is not None:
-            self.options.progress(message)
+            self.steps_said += 1
+            elapsed = time.monotonic() - self.started
+            self.options.progress(f"[step {self.steps_said}, {elapsed:6.1f}s] {message}")
+
+    def said_step(self, step: StepResult) -> None:
+        # The outcome of a measured step, so a long run shows the rates it reaches as it goes.
+        if self.options.progress is not None:
+            out = step.output_per_s_middle
+            p99 = step.latency_ms.p99
+            self.options.progress(
+                f"    {step.label}: out {'-' if out is None else f'{out:,.0f}'}/s, "
+                f"p99 {'-' if p99 is None else f'{p99:.1f}'} ms, "
+                f"sustained {'yes' if step.verdict.sustained else 'no'}"
+            )
 
     @contextlib.asynccontextmanager
     async def _bus(self, label: str) -> AsyncIterator[_Bus]:
@@ -306,6 +322,7 @@ class _Run:
                 )
             finally:
                 exit_codes = await pipeline.stop()
+        self.said_step(step)
         return dataclasses.replace(step, clean_exit=all(c == 0 for c in exit_codes.values()))
 
     async def _capacity(self, known: list[StepResult]) -> _Search:

@@ -99,8 +99,10 @@ def ensure_checkov(
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
-                # The lock is the full closure: install exactly it, resolve nothing.
+                # The lock is the full closure: install exactly it, resolve nothing, and
+                # refuse any file whose hash the lock does not name.
                 "--no-deps",
+                "--require-hashes",
                 "-r",
                 lock,
             ],

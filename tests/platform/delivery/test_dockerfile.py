@@ -30,10 +30,11 @@ def stages() -> list[list[str]]:
 
 
 def locked(path: Path) -> dict[str, str]:
+    """The pins of a hashed lock (``name==version \\`` lines; hash lines follow each)."""
     pins = {}
     for line in path.read_text().splitlines():
-        requirement = line.split("#", 1)[0].strip()
-        if requirement:
+        requirement = line.split("#", 1)[0].strip().removesuffix("\\").strip()
+        if requirement and not requirement.startswith("--"):
             name, version = requirement.split("==")
             pins[name.lower()] = version
     return pins
@@ -50,7 +51,10 @@ def test_both_stages_use_one_digest_pinned_base_with_the_ci_python() -> None:
 def test_it_installs_exactly_the_runtime_lock_from_wheels() -> None:
     build = " ".join(stages()[0])
     assert "COPY requirements/runtime.lock requirements/runtime.lock" in build
-    assert "pip install --no-deps --only-binary=:all: -r requirements/runtime.lock" in build
+    assert (
+        "pip install --no-deps --only-binary=:all: --require-hashes -r requirements/runtime.lock"
+        in build
+    )
     assert "pip install --no-deps ." in build  # the project itself, nothing resolved
 
 

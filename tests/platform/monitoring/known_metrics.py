@@ -72,27 +72,8 @@ class Expected:
     help: str
 
 
-# What the alerts need and the apps do not export yet (the apps side adds these next).
-EXPECTED_FROM_APPS: Final[dict[str, Expected]] = {
-    "unrip_reactor_strategy_stale": Expected(
-        "gauge",
-        frozenset(),
-        "1 while the strategy ConfigMap is older than its max staleness (kill switch forced)",
-    ),
-    "unrip_reactor_daily_loss_limit_usd": Expected(
-        "gauge", frozenset(), "The strategy's daily_loss_limit_usd in force"
-    ),
-    "unrip_executor_oldest_in_flight_seconds": Expected(
-        "gauge",
-        frozenset(),
-        "Age of the oldest command in 'executing' or 'submitted' (0 when none)",
-    ),
-    "unrip_executor_in_flight_max_age_seconds": Expected(
-        "gauge",
-        frozenset(),
-        "The executor's bound on that age (past it the command is overdue)",
-    ),
-}
+# What the alerts need and the apps do not export yet (empty: the apps export all of them).
+EXPECTED_FROM_APPS: Final[dict[str, Expected]] = {}
 
 
 def expected_sample_names() -> set[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from unrip.reactor import status as reactor_status
 from unrip.reactor.configmap import (
     ConfigMapSnapshot,
     ConfigMapUnavailableError,
@@ -20,7 +21,7 @@ from unrip.reactor.configmap import (
     StrategyConfigMap,
     service_account_namespace,
 )
-from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH
+from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, StrategyFile
 
 NAMESPACE = "apps"
 NAME = "reactor-strategy"
@@ -168,6 +169,27 @@ async def test_the_poller_picks_up_a_change_within_its_interval(
     assert live.current.spread_bps == 45
 
 
+async def test_the_poller_forces_the_kill_switch_with_no_batch_arriving(
+    api: FakeApiServer, credentials: Path
+) -> None:
+    """With no demands flowing nobody calls refresh(); the stale flag (and its alert) must
+    still show once the ConfigMap has been unreadable past its budget."""
+    reader = NotifyingReader(reader_for(api, credentials))
+    live = StrategyConfigMap(reader, NAMESPACE, NAME, poll_interval_s=0.01, max_staleness_s=0.001)
+    await live.start()
+    api.down = True
+    stop = asyncio.Event()
+    poller = asyncio.create_task(live.poll(stop))
+    for _ in range(2):  # the second read starts after the first one's staleness check
+        reader.read_done.clear()
+        async with asyncio.timeout(5):
+            await reader.read_done.wait()
+    stop.set()
+    await poller
+    assert live.stale is True
+    assert kill_switch(live) is True
+
+
 async def test_a_broken_edit_turns_the_kill_switch_on_until_a_valid_one(
     api: FakeApiServer, credentials: Path
 ) -> None:
@@ -198,11 +220,16 @@ async def test_an_unreachable_api_keeps_the_strategy_then_fails_closed(
     assert kill_switch(live) is False  # within the staleness budget
     assert live.refresh(now=31.0) is True  # nobody could stop it any more: stop trading
     assert kill_switch(live) is True
+    assert live.stale is True  # what unrip_reactor_strategy_stale and /status report
+    shown = reactor_status.kill_switch(live.current, live)
+    assert shown["on"] is True and shown["forced_by_staleness"] is True
+    assert "not read for more than 30s" in shown["reason"]
     assert live.current.spread_bps == 30  # everything else is the last good strategy
     api.down = False
     assert await live.poll_once(now=32.0)
     assert live.refresh(now=32.0) is True
     assert kill_switch(live) is False
+    assert live.stale is False
 
 
 async def test_start_fails_without_a_readable_valid_configmap(
@@ -242,3 +269,20 @@ async def test_a_non_configmap_answer_is_unavailable(credentials: Path) -> None:
     with pytest.raises(ConfigMapUnavailableError, match="not a ConfigMap"):
         await reader.read(NAMESPACE, NAME)
     await reader.aclose()
+
+
+def test_status_names_a_kill_switch_set_in_the_strategy_and_nothing_when_off(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "strategy.yaml"
+    path.write_text(DEFAULT_STRATEGY_PATH.read_text())
+    source = StrategyFile(path)
+    assert reactor_status.kill_switch(source.current, source)["reason"] is None
+    limits = source.current.limits.model_copy(update={"kill_switch": True})
+    stopped = source.current.model_copy(update={"limits": limits})
+    shown = reactor_status.kill_switch(stopped, source)
+    assert shown == {
+        "on": True,
+        "forced_by_staleness": False,
+        "reason": f"kill_switch: true in the strategy (file {path})",
+    }

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from unrip.contracts.envelope import utc_now
+from unrip.runtime.log_context import bind
 from unrip.venues.base import OrderStatus, VenueOrder, VenueOutcome, VenueUnavailableError
 from unrip.venues.near_intents import VENUE
 from unrip.venues.near_intents.frames import event_fields
@@ -154,7 +155,8 @@ class NearIntentsVenue:
         running = self._in_flight.get(key)
         if running is not None:
             return replace(await self._await(running), duplicate=True)
-        task = asyncio.ensure_future(self._submit(order))
+        with bind(command_id=order.command_id):  # the task keeps it: its lines name the command
+            task = asyncio.ensure_future(self._submit(order))
         self._in_flight[key] = task
         task.add_done_callback(lambda done: self._finished(key, done))
         return await self._await(task)

@@ -66,6 +66,9 @@ class PaperVenueService(Service):
         finally:
             self.book.close()
 
+    def status(self) -> dict[str, Any]:
+        return {"book": str(self.settings.paper_db_path), **dataclasses.asdict(self.book.stats())}
+
     def add_routes(self, app: FastAPI) -> None:
         latency_s = self.settings.paper_latency_ms / 1000
 
