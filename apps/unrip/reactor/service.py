@@ -165,6 +165,7 @@ class ReactorService(Service):
                 price_feed.follow(prices, self._on_price, self._publish_trips, stop),
                 name="reference-prices",
             )
+            follower.add_done_callback(lambda task: _stop_on_failure(task, stop))
             await consumer.start()
             self.health.started()
             self.consumer_loop = ConsumerLoop(
@@ -449,6 +450,14 @@ class ReactorService(Service):
 
 
 _REBUILD_TYPES = (ExecuteTradeV1, ReactorSkipV1, TradeResultV1)
+
+
+def _stop_on_failure(task: asyncio.Task[None], stop: asyncio.Event) -> None:
+    # Without its price follower the reactor would only skip (stale prices): stop instead, so
+    # the failure is visible and the pod is restarted.
+    if not task.cancelled() and task.exception() is not None:
+        log.error("reference price follower failed; stopping", exc_info=task.exception())
+        stop.set()
 
 
 def _caused_by(demand: Envelope[Any], payload: P, now: datetime) -> Envelope[P]:
