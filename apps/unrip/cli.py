@@ -48,9 +48,14 @@ def _build(name: str) -> Service:
 
 def _topics(args: argparse.Namespace) -> int:
     from unrip.runtime.kafka import ensure_topics
+    from unrip.runtime.settings import ServiceSettings
     from unrip.topics import CATALOGUE
 
-    report = asyncio.run(ensure_topics(args.bootstrap_servers, CATALOGUE, args.replication_factor))
+    # The brokers' address from the flag; authentication from UNRIP_KAFKA_SECURITY_* / SASL_*.
+    settings = ServiceSettings()
+    report = asyncio.run(
+        ensure_topics(args.bootstrap_servers, CATALOGUE, args.replication_factor, settings=settings)
+    )
     print(json.dumps(dataclasses.asdict(report)))
     return 1 if report.mismatched else 0
 

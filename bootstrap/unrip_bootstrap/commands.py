@@ -145,6 +145,7 @@ def _destroy(ctx: StepContext, *, delete_volume: bool) -> str:
     paths = ctx.options.state_paths
     paths.kubeconfig.unlink(missing_ok=True)
     paths.known_hosts.unlink(missing_ok=True)
+    paths.known_hosts_server.unlink(missing_ok=True)
     ctx.state.forget_fingerprints()
     return f"destroyed everything ({describe_changes(changes)})"
 

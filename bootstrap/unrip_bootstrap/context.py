@@ -45,7 +45,7 @@ class Clients:
     """Factories of the clients of the outside world (real ones in `wiring`, doubles in tests)."""
 
     stack: Callable[[str, Secrets], StackDriver]
-    ssh: Callable[[str, str, Path, Path | None], Ssh]
+    ssh: Callable[[str, str, Path, Path | None, bool], Ssh]
     kube: Callable[[Path], Kube]
     forgejo: Callable[[str, str, str], ForgejoClient]
     git: Git
@@ -147,14 +147,32 @@ class StepContext:
     # --- the node and the cluster ---------------------------------------------------------------
 
     def ssh(self) -> Ssh:
-        """SSH to the server, trusting exactly the host key from the stack outputs."""
+        """SSH to the server, pinning its host key on first contact.
+
+        The node makes its own host key at first boot (no private key travels in user data,
+        which the metadata service serves). The first connection to each server, told apart
+        by its Hetzner server id, records the key it presents (OpenSSH ``accept-new``); every
+        later connection requires exactly that key and fails at once on another one. A
+        rebuilt server has a new id, so its new key is pinned afresh.
+        """
         outputs = self.hetzner()
-        known_hosts = self.options.state_paths.known_hosts
-        line = outputs.ssh_known_hosts.strip() + "\n"
-        if not known_hosts.is_file() or known_hosts.read_text() != line:
-            write_private(known_hosts, line)
+        paths = self.options.state_paths
+        server = str(outputs.server_id)
+        pinned_for = (
+            paths.known_hosts_server.read_text().strip()
+            if paths.known_hosts_server.is_file()
+            else None
+        )
+        if pinned_for != server or not paths.known_hosts.is_file():
+            write_private(paths.known_hosts, "")
+            write_private(paths.known_hosts_server, server + "\n")
+        first_contact = not paths.known_hosts.read_text().strip()
         return self.clients.ssh(
-            outputs.server_ipv4, outputs.ssh_user, known_hosts, self.secrets.ssh_private_key
+            outputs.server_ipv4,
+            outputs.ssh_user,
+            paths.known_hosts,
+            self.secrets.ssh_private_key,
+            first_contact,
         )
 
     def kubeconfig_path(self) -> Path:

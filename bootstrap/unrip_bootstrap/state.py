@@ -35,6 +35,11 @@ class StatePaths:
         return self.root / "known_hosts"
 
     @property
+    def known_hosts_server(self) -> Path:
+        """The Hetzner server id the pinned host key in `known_hosts` belongs to."""
+        return self.root / "known_hosts.server"
+
+    @property
     def log(self) -> Path:
         return self.root / "bootstrap.log"
 

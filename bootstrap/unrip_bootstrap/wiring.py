@@ -33,8 +33,12 @@ def real_clients(options: BootstrapOptions) -> Clients:
             secrets_provider=secrets.pulumi.secrets_provider,
         )
 
-    def ssh(host: str, user: str, known_hosts: Path, identity: Path | None) -> Ssh:
-        return OpenSshClient(host, user, known_hosts, runner, identity=identity)
+    def ssh(
+        host: str, user: str, known_hosts: Path, identity: Path | None, first_contact: bool
+    ) -> Ssh:
+        return OpenSshClient(
+            host, user, known_hosts, runner, identity=identity, accept_new=first_contact
+        )
 
     def kube(kubeconfig: Path) -> Kube:
         return KubectlClient(kubeconfig, runner)

@@ -30,7 +30,7 @@ from unrip.topics import CATALOGUE, CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT
 
 from unrip_dev.broker import TansuBroker, free_port
 from unrip_dev.commands import synthetic_command
-from unrip_dev.supervisor import Supervisor, http_json, local_env
+from unrip_dev.supervisor import Supervisor, http_json, local_env, local_signer
 
 
 @dataclass
@@ -133,6 +133,7 @@ async def _produce(
     cluster: _Cluster | None = None,
 ) -> int:
     """Send every command once, plus re-sends of a random share, at a steady rate."""
+    signer = local_signer()
     producer = make_producer(ServiceSettings(kafka_bootstrap_servers=bootstrap), "chaos")
     await producer.start()
     try:
@@ -151,7 +152,12 @@ async def _produce(
         started = time.monotonic()
         for i in range(0, len(order), chunk):
             batch = [
-                Outgoing(CMD_EXECUTE_TRADE, envelopes[n].payload.command_id, envelopes[n])
+                Outgoing(
+                    CMD_EXECUTE_TRADE,
+                    envelopes[n].payload.command_id,
+                    envelopes[n],
+                    headers=signer.headers(envelopes[n]),
+                )
                 for n in order[i : i + chunk]
             ]
             await publish_all(producer, batch)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from unrip.runtime.signing import CommandSigner
+
 from unrip_dev.broker import free_port
 
 _PR_SET_PDEATHSIG = 1
@@ -185,6 +187,16 @@ def env_without_unrip() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("UNRIP_")}
 
 
+# The reactor's and executor's command key on a workstation (runtime/signing.py): not a
+# secret, only what makes local runs exercise the executor's check exactly as the cluster does.
+LOCAL_COMMAND_SIGNING_KEY = "unrip-local-development-command-signing-key"
+
+
+def local_signer() -> CommandSigner:
+    """Signs synthetic commands (chaos, bench, tests) the way the local reactor does."""
+    return CommandSigner(LOCAL_COMMAND_SIGNING_KEY.encode())
+
+
 # Local runs want quick rebalances: Tansu holds a JoinGroup for half a session.
 LOCAL_SESSION_TIMEOUT_MS = 6000
 LOCAL_HEARTBEAT_INTERVAL_MS = 500
@@ -199,4 +211,5 @@ def local_env(
         "UNRIP_KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
         "UNRIP_KAFKA_SESSION_TIMEOUT_MS": str(session_timeout_ms),
         "UNRIP_KAFKA_HEARTBEAT_INTERVAL_MS": str(LOCAL_HEARTBEAT_INTERVAL_MS),
+        "UNRIP_COMMAND_SIGNING_KEY": LOCAL_COMMAND_SIGNING_KEY,
     }

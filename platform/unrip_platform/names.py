@@ -84,6 +84,10 @@ DEPLOY_SCRIPT: Final = "ci/deploy.py"
 # the bootstrap creates them from the operator's secrets (values never enter git).
 APPS_SECRET_NEAR_INTENTS: Final = "near-intents"  # noqa: S105 (a name)
 APPS_SECRET_NEAR_INTENTS_JWT_KEY: Final = "jwt"  # noqa: S105 (a key name)
+# The reactor's and executor's shared command MAC key (UNRIP_COMMAND_SIGNING_KEY; issue 14):
+# generated at random by the bootstrap when missing, never in git.
+APPS_SECRET_COMMAND_SIGNING: Final = "command-signing"  # noqa: S105 (a name)
+APPS_SECRET_COMMAND_SIGNING_KEY: Final = "key"  # noqa: S105 (a key name)
 # Pods with this label (value "true") may open connections to the public internet on 443 (the
 # cluster project's venue egress rule); in the apps only the ingest carries it.
 VENUE_EGRESS_LABEL: Final = "unrip.io/venue-egress"

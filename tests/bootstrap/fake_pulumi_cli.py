@@ -46,6 +46,14 @@ def answer(args: list[str], state: dict[str, dict[str, dict[str, object]]]) -> i
             stacks[name][key] = {"value": sys.stdin.read(), "secret": True}
         case ["config", "--show-secrets", "--json", "--stack", name]:
             print(json.dumps(stacks[name]))
+        case ["stack", "import", "--file", path, "--stack", name]:
+            mode = oct(Path(path).stat().st_mode & 0o777)
+            parent = oct(Path(path).parent.stat().st_mode & 0o777)
+            state.setdefault("imports", {})[name] = {"path": path, "mode": mode, "dir": parent}
+            if os.environ.get("FAKE_PULUMI_IMPORT_FAILS"):
+                print("error: the import failed", file=sys.stderr)
+                return 255
+            stacks[name]["deployment"] = json.loads(Path(path).read_text())
         case _:
             print(f"fake pulumi: unsupported {args}", file=sys.stderr)
             return 2

@@ -3,6 +3,7 @@ at any step, a second run and a plan that change nothing, `--from`, preflight re
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import stat
@@ -14,7 +15,7 @@ import yaml
 from unrip_platform import names
 
 from tests.bootstrap.conftest import STEPS, Workstation
-from tests.bootstrap.world import ENDPOINT, IMAGE_PREFIX, World, fake_clients
+from tests.bootstrap.world import ENDPOINT, HOST_KEY_LINE, IMAGE_PREFIX, World, fake_clients
 
 pytestmark = pytest.mark.platform
 
@@ -63,6 +64,32 @@ def test_a_clean_run_brings_up_everything_step_by_step_with_timings(station: Wor
         names.APPS_SECRET_NEAR_INTENTS_SOLVER_ACCOUNT_KEY,
         names.APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY,
     }
+
+
+def test_only_the_admin_may_push_or_merge_to_main_after_a_run(station: Workstation) -> None:
+    assert station.bootstrap() == 0
+    rule = station.world.forgejo["protection"]
+    assert rule["branch_name"] == "main"
+    assert rule["enable_push_whitelist"] is True
+    assert rule["push_whitelist_usernames"] == ["unrip-admin"]
+    assert rule["push_whitelist_deploy_keys"] is False
+    assert rule["merge_whitelist_usernames"] == ["unrip-admin"]
+    assert rule["apply_to_admins"] is True
+
+
+def test_a_weakened_protection_of_main_is_restored_by_the_next_run(
+    converged: Workstation,
+) -> None:
+    rule = converged.world.forgejo["protection"]
+    rule["push_whitelist_usernames"] = ["unrip-admin", "someone"]
+    rule["enable_push_whitelist"] = False
+
+    assert converged.bootstrap() == 0
+
+    assert outcomes(converged.printed())["forgejo"] == "done"
+    rule = converged.world.forgejo["protection"]
+    assert rule["enable_push_whitelist"] is True
+    assert rule["push_whitelist_usernames"] == ["unrip-admin"]
 
 
 def test_the_kubeconfig_is_private_and_points_at_the_stable_address(station: Workstation) -> None:
@@ -257,15 +284,37 @@ def test_hetzner_settings_are_checked_by_the_hetzner_project_before_any_change(
     assert station.world.mutations == []
 
 
-def test_a_server_with_another_host_key_is_refused_at_once(station: Workstation) -> None:
-    station.world.presented_host_key = "203.0.113.10 ssh-ed25519 AAAAImpostorKey"
+def test_the_host_key_is_pinned_on_first_contact(station: Workstation) -> None:
+    assert station.bootstrap() == 0
 
-    assert station.bootstrap() == 1
+    known_hosts = station.options.state_paths.known_hosts
+    assert known_hosts.read_text().strip() == HOST_KEY_LINE
+    assert stat.S_IMODE(known_hosts.stat().st_mode) == 0o600
+    server = station.world.server
+    assert server is not None
+    pinned_for = station.options.state_paths.known_hosts_server.read_text().strip()
+    assert pinned_for == str(server.server_id)
 
-    printed = station.printed()
+
+def test_a_server_with_another_host_key_is_refused_at_once(converged: Workstation) -> None:
+    converged.world.presented_host_key = "203.0.113.10 ssh-ed25519 AAAAImpostorKey"
+
+    assert converged.bootstrap(from_step="node") == 1
+
+    printed = converged.printed()
     assert outcomes(printed)["node"] == "FAILED"
     assert "FAILED after 0.0 s" in printed  # no waiting out the timeout
-    assert "does not present the host key Pulumi generated for it" in printed
+    assert "does not present the host key pinned at the first connection" in printed
+
+
+def test_a_rebuilt_server_has_its_new_host_key_pinned(converged: Workstation) -> None:
+    converged.world.lose_server()
+    converged.world.presented_host_key = "203.0.113.10 ssh-ed25519 AAAARebuiltServerKey"
+
+    assert converged.bootstrap() == 0
+
+    known_hosts = converged.options.state_paths.known_hosts
+    assert known_hosts.read_text().strip() == converged.world.presented_host_key
 
 
 def test_the_deployer_token_is_awaited_until_kubernetes_fills_it_in(station: Workstation) -> None:
@@ -366,3 +415,18 @@ def test_a_failed_direct_apply_is_retried_by_the_rerun(station: Workstation) -> 
 
     assert station.bootstrap() == 0
     assert len(station.deployer.calls) == 1
+
+
+def test_the_command_signing_key_is_generated_once_and_kept(converged: Workstation) -> None:
+    where = ("secret", names.NAMESPACE_APPS, names.APPS_SECRET_COMMAND_SIGNING)
+    first = converged.world.objects[where]["data"][names.APPS_SECRET_COMMAND_SIGNING_KEY]
+    assert len(base64.b64decode(first)) >= 32
+    assert base64.b64decode(first).decode() not in converged.printed()
+
+    assert converged.bootstrap() == 0
+    assert converged.world.objects[where]["data"][names.APPS_SECRET_COMMAND_SIGNING_KEY] == first
+
+    del converged.world.objects[where]
+    assert converged.bootstrap() == 0
+    again = converged.world.objects[where]["data"][names.APPS_SECRET_COMMAND_SIGNING_KEY]
+    assert len(base64.b64decode(again)) >= 32 and again != first

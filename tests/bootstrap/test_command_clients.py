@@ -135,6 +135,16 @@ def test_ssh_checks_the_host_key_strictly_and_never_prompts() -> None:
     assert argv[-3:] == ["root@203.0.113.10", "--", "uptime"]
 
 
+def test_first_contact_records_an_unknown_key_but_never_accepts_a_changed_one() -> None:
+    runner = RecordingRunner()
+    known = Path("/ws/.state/prod/known_hosts")
+    OpenSshClient("203.0.113.10", "root", known, runner, accept_new=True).run("uptime")
+
+    argv = runner.calls[0].argv
+    options = {argv[i + 1] for i, arg in enumerate(argv) if arg == "-o"}
+    assert {"BatchMode=yes", "StrictHostKeyChecking=accept-new"} <= options
+
+
 def test_ssh_without_a_key_file_uses_the_agent() -> None:
     runner = RecordingRunner()
     OpenSshClient("h", "root", Path("/kh"), runner).run("true")

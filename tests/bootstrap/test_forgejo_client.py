@@ -71,6 +71,30 @@ def test_puts_an_actions_secret_with_its_value_in_the_body_only() -> None:
     assert "tok-VALUE" not in str(request.url)
 
 
+def test_protects_a_branch_by_rule_name_and_edits_it_without_renaming() -> None:
+    recorder = Recorder(lambda r: httpx.Response(201, json={}))
+    settings = {"rule_name": "main", "enable_push_whitelist": True}
+    forgejo = client(recorder)
+    forgejo.create_branch_protection("unrip", "unrip", settings)
+    assert (recorder.last.method, recorder.last.url.path) == (
+        "POST",
+        "/api/v1/repos/unrip/unrip/branch_protections",
+    )
+    assert recorder.body() == settings
+    forgejo.edit_branch_protection("unrip", "unrip", "main", settings)
+    assert (recorder.last.method, recorder.last.url.path) == (
+        "PATCH",
+        "/api/v1/repos/unrip/unrip/branch_protections/main",
+    )
+    assert recorder.body() == {"enable_push_whitelist": True}
+
+
+def test_a_missing_branch_protection_reads_as_none() -> None:
+    recorder = Recorder(lambda r: httpx.Response(404, json={"message": "not found"}))
+    assert client(recorder).get_branch_protection("unrip", "unrip", "main") is None
+    assert recorder.last.url.path == "/api/v1/repos/unrip/unrip/branch_protections/main"
+
+
 def test_lists_secret_names_in_upper_case() -> None:
     recorder = Recorder(lambda r: httpx.Response(200, json=[{"name": "unrip_registry_user"}]))
     assert client(recorder).list_actions_secrets("unrip", "unrip") == {"UNRIP_REGISTRY_USER"}

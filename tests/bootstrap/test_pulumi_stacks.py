@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi.automation.errors import CommandError
 from unrip_bootstrap.clients.pulumi_stacks import (
     AutomationStack,
     ConfigEntry,
@@ -136,3 +138,27 @@ def test_change_summaries_ignore_what_stays_the_same() -> None:
     assert changes_in(summary) == {"create": 2, "replace": 1}
     assert describe_changes(summary) == "2 to create, 1 to replace"
     assert describe_changes({"same": 3}) == "no changes"
+
+
+def test_an_imported_state_is_written_privately_and_removed_even_when_the_import_fails(
+    cli: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    target = stack(cli, tmp_path)
+    target.ensure()
+    deployment = {"resources": [{"outputs": {"token": "K3sTokenSentinel"}}]}
+
+    target.import_state(deployment)
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["stacks"]["prod"]["deployment"] == {"version": 3, "deployment": deployment}
+    assert state["imports"]["prod"]["mode"] == "0o600"
+    assert state["imports"]["prod"]["dir"] == "0o700"
+    assert list(scratch.iterdir()) == []
+
+    monkeypatch.setenv("FAKE_PULUMI_IMPORT_FAILS", "1")
+    with pytest.raises(CommandError):
+        target.import_state(deployment)
+    assert list(scratch.iterdir()) == []
+    assert not Path(state["imports"]["prod"]["path"]).exists()

@@ -183,6 +183,7 @@ class World:
             "org": self.forgejo.get("org"),
             "repo": self.forgejo.get("repo") is not None,
             "secrets": sorted(self.forgejo.get("secrets", {})),
+            "protection": self.forgejo.get("protection"),
             "branch": self.forgejo.get("branch"),
             "apps_images": sorted(
                 {
@@ -391,7 +392,6 @@ def hetzner_outputs(world: World) -> dict[str, Any]:
         "serverPrivateIp": "10.0.1.10",
         "nodeNames": ["unrip-prod-node-0"],
         "sshUser": "root",
-        "sshKnownHosts": HOST_KEY_LINE,
         "kubeApiEndpoint": ENDPOINT,
         "kubeconfigPath": "/etc/rancher/k3s/k3s.yaml",
         "kubeconfigServerToReplace": "https://127.0.0.1:6443",
@@ -441,17 +441,21 @@ def node_kubeconfig(world: World) -> str:
 
 
 class FakeSsh:
-    """The server over SSH: accepts only the known host key the stack output names."""
+    """The server over SSH, checking its host key as OpenSSH does: on first contact
+    (``accept-new``) an empty known_hosts takes the presented key; otherwise it must match."""
 
-    def __init__(self, world: World, host: str, known_hosts: Path) -> None:
+    def __init__(self, world: World, host: str, known_hosts: Path, first_contact: bool) -> None:
         self.world = world
         self.host = host
         self.known_hosts = known_hosts
+        self.first_contact = first_contact
 
     def run(self, command: str, *, timeout_s: float = 60) -> CommandResult:
         world, server = self.world, self.world.server
         if world.failing("ssh.unreachable") or server is None:
             return CommandResult(255, "", "ssh: connect to host 203.0.113.10 port 22: timed out")
+        if self.first_contact and not self.known_hosts.read_text().strip():
+            self.known_hosts.write_text(world.presented_host_key + "\n")
         if self.known_hosts.read_text().strip() != world.presented_host_key:
             return CommandResult(255, "", "Host key verification failed.")
         if command.startswith("if test -e"):
@@ -619,6 +623,16 @@ class FakeForgejo:
                 assert body["private"] is True
                 data["repo"] = {"name": body["name"], "private": True}
                 return httpx.Response(201, json=data["repo"])
+            case "GET", _ if path == f"{repo_path}/branch_protections/main":
+                rule = data.get("protection")
+                return httpx.Response(200, json=rule) if rule else httpx.Response(404, json={})
+            case "POST", _ if path == f"{repo_path}/branch_protections":
+                assert data.get("repo") is not None and "protection" not in data
+                data["protection"] = {"branch_name": body["rule_name"], **body}
+                return httpx.Response(201, json=data["protection"])
+            case "PATCH", _ if path == f"{repo_path}/branch_protections/main":
+                data["protection"].update(body)
+                return httpx.Response(200, json=data["protection"])
             case "GET", _ if path == f"{repo_path}/actions/secrets":
                 return httpx.Response(200, json=[{"name": n} for n in data.get("secrets", {})])
             case "PUT", _ if path.startswith(f"{repo_path}/actions/secrets/"):
@@ -776,7 +790,9 @@ def fake_clients(world: World, stack: str = "prod") -> tuple[Clients, FakeGit, F
 
     clients = Clients(
         stack=lambda project, secrets: FakeStack(world, project, stack, secrets),
-        ssh=lambda host, user, known_hosts, identity: FakeSsh(world, host, known_hosts),
+        ssh=lambda host, user, known_hosts, identity, first: FakeSsh(
+            world, host, known_hosts, first
+        ),
         kube=lambda kubeconfig: FakeKube(world, kubeconfig),
         forgejo=make_forgejo,
         git=git,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,11 +15,21 @@ from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH
 from unrip.runtime.kafka import Outgoing, make_producer, publish_all
 from unrip.runtime.replay import read_to_end
 from unrip.runtime.settings import ServiceSettings
+from unrip.topics import CMD_EXECUTE_TRADE
+from unrip_dev.supervisor import local_signer
 
 T = TypeVar("T")
 
 
-async def publish(bootstrap: str, records: Sequence[Outgoing]) -> None:
+async def publish(bootstrap: str, records: Sequence[Outgoing], *, signed: bool = True) -> None:
+    """Publish as the reactor would: commands carry the local key's MAC unless ``signed`` is
+    False (a forger, who has the bus but not the key)."""
+    signer = local_signer()
+    if signed:
+        records = [
+            replace(r, headers=signer.headers(r.envelope)) if r.topic == CMD_EXECUTE_TRADE else r
+            for r in records
+        ]
     producer = make_producer(ServiceSettings(kafka_bootstrap_servers=bootstrap), "test")
     await producer.start()
     try:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from unrip.contracts import TradeStatus, encode
 from unrip.runtime.kafka import Outgoing
+from unrip.runtime.signing import CommandSigner
 from unrip.topics import CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT, dlq_topic
 from unrip_dev.broker import TansuBroker
-from unrip_dev.supervisor import Supervisor, http_json
+from unrip_dev.supervisor import Supervisor, http_json, local_signer
 
 from tests.factories import command, envelope_of
 from tests.integration.helpers import envelopes, eventually, publish, publish_raw, records
@@ -118,3 +119,46 @@ async def test_a_restarted_executor_answers_old_duplicates_from_the_ledger(
     assert set(submissions.values()) == {1} and len(submissions) == 30
     _, metrics = http_json(f"http://127.0.0.1:{services.children['executor'].port}/readyz")
     assert metrics == {"status": "ready"}
+
+
+async def test_a_forged_command_is_dead_lettered_and_never_reaches_the_venue(
+    broker: TansuBroker, services: Supervisor, tmp_path: Path
+) -> None:
+    bootstrap = broker.bootstrap_servers
+    venue = start(services, tmp_path)
+    genuine = envelope_of(command("q-genuine"))
+    unsigned = envelope_of(command("q-unsigned"))
+    wrong_key = envelope_of(command("q-wrong-key"))
+    altered = envelope_of(command("q-altered"))
+    await publish(
+        bootstrap,
+        [Outgoing(CMD_EXECUTE_TRADE, unsigned.payload.command_id, unsigned)],
+        signed=False,
+    )
+    other_key = CommandSigner(b"k" * 32).headers(wrong_key)
+    await publish(
+        bootstrap,
+        [Outgoing(CMD_EXECUTE_TRADE, wrong_key.payload.command_id, wrong_key, headers=other_key)],
+        signed=False,
+    )
+    # A genuine MAC on other bytes: the amount changed after signing.
+    value, headers = encode(altered)
+    mac = local_signer().headers(altered)
+    tampered = value.replace(b'"amount_in":"', b'"amount_in":"9', 1)
+    assert tampered != value
+    await publish_raw(bootstrap, CMD_EXECUTE_TRADE, tampered, headers=[*headers, *mac])
+    await publish(bootstrap, [Outgoing(CMD_EXECUTE_TRADE, genuine.payload.command_id, genuine)])
+
+    results = await eventually(
+        lambda: results_by_command(bootstrap), lambda r: len(r) >= 1, what="the genuine result"
+    )
+    dead = await eventually(
+        lambda: envelopes(bootstrap, dlq_topic(CMD_EXECUTE_TRADE)),
+        lambda d: len(d) >= 3,
+        what="3 dead letters",
+    )
+
+    assert set(results) == {genuine.payload.command_id}
+    assert [d.payload.reason_code for d in dead] == ["unauthenticated"] * 3
+    _, submissions = http_json(f"{venue}/v1/submissions")
+    assert list(submissions) == [genuine.payload.client_order_id]

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from unrip_dev.broker import TansuBroker, free_port
-from unrip_dev.supervisor import Supervisor, http_json, http_text
+from unrip_dev.supervisor import LOCAL_COMMAND_SIGNING_KEY, Supervisor, http_json, http_text
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -87,7 +87,11 @@ def test_executor_refuses_to_run_on_topics_that_are_not_co_partitioned(tmp_path)
         asyncio.run(ensure_topics(other.bootstrap_servers, wrong))
         supervisor = Supervisor(
             tmp_path,
-            {"PATH": "/usr/bin:/bin", "UNRIP_KAFKA_BOOTSTRAP_SERVERS": other.bootstrap_servers},
+            {
+                "PATH": "/usr/bin:/bin",
+                "UNRIP_KAFKA_BOOTSTRAP_SERVERS": other.bootstrap_servers,
+                "UNRIP_COMMAND_SIGNING_KEY": LOCAL_COMMAND_SIGNING_KEY,
+            },
         )
         venue = supervisor.spawn_paper_venue(tmp_path / "v.sqlite")
         assert supervisor.wait_ready(["paper-venue"], 30) == []
@@ -102,7 +106,11 @@ def test_executor_refuses_to_run_on_topics_that_are_not_co_partitioned(tmp_path)
 
 def test_live_near_execution_refuses_to_start_without_its_key() -> None:
     key = "ed25519:ThisIsNotARealKeyButLooksSecret"
-    base = {"PATH": "/usr/bin:/bin", "UNRIP_EXECUTOR_VENUE": "near_intents"}
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "UNRIP_EXECUTOR_VENUE": "near_intents",
+        "UNRIP_COMMAND_SIGNING_KEY": LOCAL_COMMAND_SIGNING_KEY,
+    }
     for env in (base, {**base, "UNRIP_NEAR_INTENTS_SIGNING_KEY": key}):
         result = subprocess.run(
             [sys.executable, "-m", "unrip", "executor"],
@@ -116,3 +124,20 @@ def test_live_near_execution_refuses_to_start_without_its_key() -> None:
         assert "refused" in result.stderr and "UNRIP_NEAR_INTENTS_" in result.stderr
         assert key not in result.stderr + result.stdout
         assert "ThisIsNotARealKey" not in result.stderr + result.stdout
+
+
+def test_the_reactor_and_executor_refuse_to_start_without_the_command_key() -> None:
+    short = "too-short-a-key"
+    for service in ("reactor", "executor"):
+        for extra in ({}, {"UNRIP_COMMAND_SIGNING_KEY": short}):
+            result = subprocess.run(
+                [sys.executable, "-m", "unrip", service],
+                env={"PATH": "/usr/bin:/bin", **extra},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert result.returncode == 2, (service, result.stderr)
+            assert "UNRIP_COMMAND_SIGNING_KEY" in result.stderr, (service, result.stderr)
+            assert short not in result.stderr + result.stdout

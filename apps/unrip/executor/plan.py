@@ -32,6 +32,8 @@ from unrip.executor.metrics import DUPLICATES, EXECUTED, FENCED, OUTCOMES, RECON
 from unrip.executor.results import from_outcome, result_envelope
 from unrip.runtime.dlq import dead_letter_record
 from unrip.runtime.kafka import Outgoing
+from unrip.runtime.signing import REASON as UNAUTHENTICATED
+from unrip.runtime.signing import CommandSigner
 from unrip.topics import EXEC_TRADE_RESULT
 from unrip.venues.base import VenueOrder, VenueOutcome
 
@@ -83,6 +85,7 @@ class Planner:
     instance_id: str
     execution_venue: str
     ledger: Callable[[int, str], Kept | None]  # the command's latest ledger record
+    signer: CommandSigner  # only the reactor's commands execute (runtime/signing.py)
 
     def classify(
         self, plan: BatchPlan, partition: int, record: ConsumerRecord, now: datetime
@@ -93,6 +96,13 @@ class Planner:
             plan.outgoing.append(
                 dead_letter_record(
                     record, reason_code=exc.code, detail=exc.detail, consumer="executor"
+                )
+            )
+            return
+        if problem := self.signer.problem(record.value, record.headers):
+            plan.outgoing.append(
+                dead_letter_record(
+                    record, reason_code=UNAUTHENTICATED, detail=problem, consumer="executor"
                 )
             )
             return

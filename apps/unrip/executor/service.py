@@ -79,7 +79,10 @@ class ExecutorService(Service):
             stack.push_async_callback(self.venue.close)
             self.ledger = Ledger(self.producer, reader)
             self.planner = Planner(
-                instance_id=s.instance_id, execution_venue=self.venue.name, ledger=self.ledger.get
+                instance_id=s.instance_id,
+                execution_venue=self.venue.name,
+                ledger=self.ledger.get,
+                signer=s.command_signer(),
             )
             self.health.wait_for("venue")
             if not await self.calls.start():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from unrip.runtime.settings import ServiceSettings
+from unrip.runtime.settings import CommandSigningSettings
 
 
-class ExecutorSettings(ServiceSettings):
+class ExecutorSettings(CommandSigningSettings):
     executor_group_id: str = "executor"
     # A venue's name in unrip.venues.registry; the venue reads its own settings.
     executor_venue: str = "paper"

@@ -52,7 +52,7 @@ from unrip.runtime.dlq import dead_letter_record
 from unrip.runtime.kafka import Outgoing, make_consumer, make_producer, publish_all
 from unrip.runtime.replay import read_to_end
 from unrip.runtime.service import Service
-from unrip.runtime.settings import ServiceSettings
+from unrip.runtime.settings import CommandSigningSettings
 from unrip.topics import (
     AUDIT_REACTOR_SKIP,
     AUDIT_RISK_TRIP,
@@ -86,7 +86,7 @@ INVENTORY_NOTIONAL = Gauge(
 PRICES_HELD = Gauge("unrip_reactor_reference_prices", "Assets with a reference price")
 
 
-class ReactorSettings(ServiceSettings):
+class ReactorSettings(CommandSigningSettings):
     reactor_strategy_file: Path = Field(default=DEFAULT_STRATEGY_PATH)
     # In the cluster: read the strategy from this ConfigMap through the Kubernetes API instead
     # of the file (edits apply within a second; see unrip.reactor.configmap).
@@ -112,6 +112,7 @@ class ReactorService(Service):
     def __init__(self, settings: ReactorSettings) -> None:
         super().__init__(settings)
         self.settings: ReactorSettings = settings
+        self.signer = settings.command_signer()
         self.configmap: StrategyConfigMap | None = None
         self.strategy: StrategyFile | StrategyConfigMap
         if settings.reactor_strategy_configmap:
@@ -400,8 +401,14 @@ class ReactorService(Service):
             self.risk.record_command(key, command.command_id, command.notional_usd)
             self._reserve(command)
             COMMANDS.inc()
+            signed = _caused_by(demand, command, now)
             return [
-                Outgoing(CMD_EXECUTE_TRADE, command.command_id, _caused_by(demand, command, now))
+                Outgoing(
+                    CMD_EXECUTE_TRADE,
+                    command.command_id,
+                    signed,
+                    headers=self.signer.headers(signed),
+                )
             ]
         assert isinstance(decision, Skip)
         self.risk.record_skip(key)

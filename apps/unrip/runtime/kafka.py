@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import RecordMetadata
 
 from unrip.contracts import Envelope, encode
@@ -26,8 +27,25 @@ from unrip.topics import TopicSpec
 log = logging.getLogger(__name__)
 
 
+def security_options(settings: ServiceSettings) -> dict[str, Any]:
+    """aiokafka's authentication options for the settings (none for PLAINTEXT)."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return {}
+    assert settings.kafka_sasl_password is not None  # ServiceSettings validated it
+    options: dict[str, Any] = {
+        "security_protocol": settings.kafka_security_protocol,
+        "sasl_mechanism": settings.kafka_sasl_mechanism,
+        "sasl_plain_username": settings.kafka_sasl_username,
+        "sasl_plain_password": settings.kafka_sasl_password.get_secret_value(),
+    }
+    if settings.kafka_security_protocol == "SASL_SSL":
+        options["ssl_context"] = create_ssl_context()
+    return options
+
+
 def make_producer(settings: ServiceSettings, role: str, **overrides: Any) -> AIOKafkaProducer:
     options: dict[str, Any] = {
+        **security_options(settings),
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "client_id": f"{settings.kafka_client_id_prefix}-{role}-{settings.instance_id}",
         "acks": "all",
@@ -43,6 +61,7 @@ def make_consumer(
     settings: ServiceSettings, role: str, group_id: str | None, **overrides: Any
 ) -> AIOKafkaConsumer:
     options: dict[str, Any] = {
+        **security_options(settings),
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "client_id": f"{settings.kafka_client_id_prefix}-{role}-{settings.instance_id}",
         "group_id": group_id,
@@ -66,6 +85,8 @@ class Outgoing:
     key: str | None
     envelope: Envelope[Any]
     partition: int | None = None
+    # Beyond the envelope's routing headers, e.g. the reactor's command MAC (runtime.signing).
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 async def _send(producer: AIOKafkaProducer, record: Outgoing) -> asyncio.Future[RecordMetadata]:
@@ -75,7 +96,7 @@ async def _send(producer: AIOKafkaProducer, record: Outgoing) -> asyncio.Future[
         record.topic,
         value=value,
         key=record.key.encode() if record.key is not None else None,
-        headers=headers,
+        headers=[*headers, *record.headers],
         partition=record.partition,
     )
     return future
@@ -135,13 +156,17 @@ async def ensure_topics(
     replication_factor: int = 1,
     *,
     timeout_s: float = 30.0,
+    settings: ServiceSettings | None = None,
 ) -> TopicReport:
     """Create missing catalogue topics and grow partition counts; idempotent.
 
     Kafka cannot shrink partitions, so a topic with more partitions than the catalogue is
     reported as a mismatch (and left alone) rather than "fixed".
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    security = security_options(settings) if settings is not None else {}
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000, **security
+    )
     await asyncio.wait_for(admin.start(), timeout_s)
     try:
         existing = set(await admin.list_topics())

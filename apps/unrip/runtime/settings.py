@@ -10,8 +10,10 @@ import os
 import socket
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from unrip.runtime.signing import MIN_KEY_BYTES, CommandSigner
 
 
 def _default_instance_id() -> str:
@@ -48,3 +50,54 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
     kafka_heartbeat_interval_ms: int = Field(default=1_000, ge=100)
     kafka_request_timeout_ms: int = Field(default=30_000, ge=1000)
+    # Authentication to the brokers (docs/security.md). PLAINTEXT (no auth) is the local
+    # default: the embedded Tansu broker has none. In the cluster each service has its own
+    # SCRAM user whose ACLs allow exactly its topics (unrip_platform.cluster.bus_acls).
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-256"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _sasl_has_credentials(self) -> ServiceSettings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username
+            and self.kafka_sasl_password
+            and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError(
+                f"UNRIP_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "UNRIP_KAFKA_SASL_USERNAME and UNRIP_KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+
+class CommandSigningSettings(ServiceSettings):
+    """The reactor's and the executor's shared command key (``unrip.runtime.signing``).
+
+    Fail closed: without ``UNRIP_COMMAND_SIGNING_KEY`` the service does not start, unless
+    ``UNRIP_COMMAND_SIGNING_DISABLED=true`` turns signing and checking off on purpose.
+    """
+
+    command_signing_key: SecretStr | None = None
+    command_signing_disabled: bool = False
+
+    @model_validator(mode="after")
+    def _key_or_disabled(self) -> CommandSigningSettings:
+        key = self.command_signing_key.get_secret_value() if self.command_signing_key else ""
+        if self.command_signing_disabled:
+            return self
+        if not key:
+            raise ValueError(
+                "UNRIP_COMMAND_SIGNING_KEY is not set (the reactor signs commands with it and "
+                "the executor refuses unsigned ones; UNRIP_COMMAND_SIGNING_DISABLED=true runs "
+                "without, for tests only)"
+            )
+        if len(key.encode()) < MIN_KEY_BYTES:
+            raise ValueError(f"UNRIP_COMMAND_SIGNING_KEY must have at least {MIN_KEY_BYTES} bytes")
+        return self
+
+    def command_signer(self) -> CommandSigner:
+        if self.command_signing_disabled or self.command_signing_key is None:
+            return CommandSigner(None)
+        return CommandSigner(self.command_signing_key.get_secret_value().encode())

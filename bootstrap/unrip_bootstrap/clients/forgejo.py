@@ -1,7 +1,8 @@
 """Forgejo's REST API (and its container registry's read side) with httpx, as the admin.
 
-Only the calls the bootstrap needs: the organisation, the repository, Actions secrets, an
-access token for the registry, runners, workflow runs, packages and a manifest digest.
+Only the calls the bootstrap needs: the organisation, the repository, main's branch protection,
+Actions secrets, an access token for the registry, runners, workflow runs, packages and a
+manifest digest.
 """
 
 from __future__ import annotations
@@ -145,6 +146,32 @@ class ForgejoClient:
             allow_404=True,
         )
         return None if data is None else str(data["commit"]["id"])
+
+    def get_branch_protection(self, owner: str, repo: str, rule: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._json(
+            "GET",
+            self._api(f"repos/{quote(owner)}/{quote(repo)}/branch_protections/{quote(rule)}"),
+            allow_404=True,
+        )
+        return found
+
+    def create_branch_protection(self, owner: str, repo: str, settings: dict[str, Any]) -> None:
+        """Create the rule ``settings["rule_name"]`` (Forgejo's CreateBranchProtectionOption)."""
+        self._request(
+            "POST",
+            self._api(f"repos/{quote(owner)}/{quote(repo)}/branch_protections"),
+            json=settings,
+        )
+
+    def edit_branch_protection(
+        self, owner: str, repo: str, rule: str, settings: dict[str, Any]
+    ) -> None:
+        """Change the named rule's settings (EditBranchProtectionOption: no ``rule_name``)."""
+        self._request(
+            "PATCH",
+            self._api(f"repos/{quote(owner)}/{quote(repo)}/branch_protections/{quote(rule)}"),
+            json={k: v for k, v in settings.items() if k != "rule_name"},
+        )
 
     # --- Actions --------------------------------------------------------------------------------
 

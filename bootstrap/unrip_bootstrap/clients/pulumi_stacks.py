@@ -6,8 +6,10 @@ constructor. `AutomationStack` turns that into a message that says what to insta
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,9 +216,22 @@ class AutomationStack:
         return dict(deployment.deployment or {})
 
     def import_state(self, deployment: Mapping[str, Any]) -> None:
-        self.workspace().import_stack(
-            self.stack, auto.Deployment(version=3, deployment=dict(deployment))
-        )
+        """``pulumi stack import`` from a file only this user can read, removed even when the
+        import fails. (The SDK's ``import_stack`` leaves its temporary file, the whole state
+        with its secrets in clear after an ``export --show-secrets``, in /tmp on failure.)"""
+        workspace = self.workspace()
+        env = {"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}
+        env |= workspace.env_vars
+        with tempfile.TemporaryDirectory(prefix="unrip-pulumi-import-") as private:
+            path = Path(private, "state.json")
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                json.dump({"version": 3, "deployment": dict(deployment)}, handle)
+            workspace.pulumi_command.run(
+                ["stack", "import", "--file", str(path), "--stack", self.stack],
+                workspace.work_dir,
+                env,
+            )
 
 
 def _summary(ops: Mapping[Any, int]) -> ChangeSummary:

@@ -1,7 +1,9 @@
-"""Commands on a node over OpenSSH, with strict host-key checking against the known host key.
+"""Commands on a node over OpenSSH, with strict host-key checking against the pinned host key.
 
-The Hetzner stack generates each node's host key and outputs its `known_hosts` line, so the
-first connection is already verified: no trust-on-first-use, no prompt, no manual SSH.
+Each node makes its own host key at first boot (it is never in user data). The bootstrap's
+first connection to a server accepts and records the key it presents (``accept-new``, trust
+on first use; see docs/security.md for the trade-off); every later one requires that key.
+Never a prompt, never manual SSH.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class OpenSshClient:
         runner: CommandRunner,
         *,
         identity: Path | None = None,
+        accept_new: bool = False,
         ssh: str = "ssh",
     ) -> None:
         self._host = host
@@ -38,11 +41,13 @@ class OpenSshClient:
         self._identity = identity
         self._runner = runner
         self._ssh = ssh
+        self._accept_new = accept_new
 
     def argv(self, command: str) -> list[str]:
         options = {
             "BatchMode": "yes",
-            "StrictHostKeyChecking": "yes",
+            # accept-new: record an unknown host's key (first contact) but refuse a changed one.
+            "StrictHostKeyChecking": "accept-new" if self._accept_new else "yes",
             "UserKnownHostsFile": str(self._known_hosts),
             "GlobalKnownHostsFile": "/dev/null",
             "ConnectTimeout": "10",

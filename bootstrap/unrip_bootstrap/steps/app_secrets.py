@@ -1,12 +1,19 @@
-"""The apps' Kubernetes Secret (NEAR relay JWT, solver keys), from `.secrets/`.
+"""The apps' Kubernetes Secrets: the NEAR relay JWT and solver keys from `.secrets/`, and the
+reactor's and executor's command MAC key, generated here.
 
 Created server-side with kubectl, the data on stdin; compared with what is in the cluster
 so an unchanged secret is not applied again. Names and keys: `unrip_platform.names`.
+
+The command key (`command-signing`) comes from no operator file: a random 32-byte key is
+written when the Secret is missing or its key too short, and never replaced otherwise (a
+new key would dead-letter the commands in flight). To rotate it: delete the Secret, rerun
+`invoke bootstrap --from app-secrets`, restart the reactor and the executor.
 """
 
 from __future__ import annotations
 
 import base64
+import secrets as random
 from typing import Any
 
 from unrip_platform import names
@@ -42,9 +49,24 @@ def app_secret_manifests(secrets: Secrets) -> list[dict[str, Any]]:
     return [_secret(names.APPS_SECRET_NEAR_INTENTS, values)]
 
 
+COMMAND_KEY_BYTES = 32
+
+
+def command_signing_manifest() -> dict[str, Any]:
+    """A fresh random command MAC key (hex: printable, and 64 bytes as the service reads it)."""
+    key = random.token_hex(COMMAND_KEY_BYTES)
+    return _secret(names.APPS_SECRET_COMMAND_SIGNING, {names.APPS_SECRET_COMMAND_SIGNING_KEY: key})
+
+
+def command_key_usable(live: dict[str, Any] | None) -> bool:
+    data = (live or {}).get("data") or {}
+    encoded = data.get(names.APPS_SECRET_COMMAND_SIGNING_KEY)
+    return encoded is not None and len(base64.b64decode(encoded)) >= COMMAND_KEY_BYTES
+
+
 class AppSecretsStep:
     name = "app-secrets"
-    title = "the apps' Secret near-intents (relay JWT, solver keys)"
+    title = "the apps' Secrets near-intents (relay JWT, solver keys) and command-signing"
 
     def _outdated(self, ctx: StepContext) -> list[dict[str, Any]]:
         kube = ctx.kube()
@@ -59,6 +81,15 @@ class AppSecretsStep:
                 ctx.secret(base64.b64decode(value).decode(errors="replace"))
             if live is None or live.get("data") != manifest["data"]:
                 outdated.append(manifest)
+        live = kube.get("secret", names.NAMESPACE_APPS, names.APPS_SECRET_COMMAND_SIGNING)
+        for value in ((live or {}).get("data") or {}).values():
+            ctx.secret(base64.b64decode(value).decode(errors="replace"))
+        if not command_key_usable(live):
+            manifest = command_signing_manifest()
+            ctx.secret(
+                base64.b64decode(manifest["data"][names.APPS_SECRET_COMMAND_SIGNING_KEY]).decode()
+            )
+            outdated.append(manifest)
         return outdated
 
     def check(self, ctx: StepContext, *, deep: bool) -> Check:

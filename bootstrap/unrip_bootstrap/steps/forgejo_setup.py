@@ -1,5 +1,11 @@
-"""Forgejo, set up through its API: the public organisation, the private repository, the
-Actions secrets the workflows read, and the runner online.
+"""Forgejo, set up through its API: the public organisation, the private repository, main's
+branch protection, the Actions secrets the workflows read, and the runner online.
+
+Main's protection is what the rollout's trust rests on (docs/decisions.md, "Rollout stays in
+main's hands"): only the admin (the operator's account) may push or merge to ``main``, nobody
+may force-push or delete it, so neither a collaborator nor a workflow's job token, which can
+write to the repository, can put a commit there. The deploy agent refuses to deploy while the
+rule is missing.
 
 Actions secrets cannot be read back, so the bootstrap remembers a fingerprint of what it wrote
 (`.state/`) and writes again when the value changed or the secret is gone (a rebuilt Forgejo).
@@ -21,11 +27,35 @@ from unrip_bootstrap.steps.base import Check
 
 REGISTRY_TOKEN_NAME: Final = "unrip-ci-registry"  # noqa: S105 (a name)
 REGISTRY_TOKEN_SCOPES: Final = ["write:package"]
-ORG, REPO = names.FORGEJO_ORG, names.FORGEJO_REPO
+ORG, REPO, BRANCH = names.FORGEJO_ORG, names.FORGEJO_REPO, "main"
 ONLINE: Final = frozenset({"idle", "active"})
 
 
 DEPLOYER_SECRET = f"{names.NAMESPACE_APPS}/{names.DEPLOYER_TOKEN_SECRET}"
+
+
+def main_protection(admin: str) -> dict[str, Any]:
+    """Forgejo's branch protection settings for ``main``: the admin alone pushes and merges."""
+    return {
+        "rule_name": BRANCH,
+        "enable_push": True,
+        "enable_push_whitelist": True,
+        "push_whitelist_usernames": [admin],
+        "push_whitelist_deploy_keys": False,
+        "enable_merge_whitelist": True,
+        "merge_whitelist_usernames": [admin],
+        "apply_to_admins": True,
+        "block_on_rejected_reviews": True,
+        "block_on_outdated_branch": True,
+    }
+
+
+def protection_current(live: dict[str, Any] | None, admin: str) -> bool:
+    """Whether Forgejo's rule for main has every setting ``main_protection`` asks for."""
+    if live is None:
+        return False
+    wanted = main_protection(admin)
+    return all(live.get(key) == value for key, value in wanted.items() if key != "rule_name")
 
 
 def deployer_secrets(ctx: StepContext) -> dict[str, str]:
@@ -63,6 +93,9 @@ def _missing_setup(ctx: StepContext, forgejo: ForgejoClient) -> list[str]:
     repo = forgejo.get_repo(ORG, REPO) if org is not None else None
     if repo is None:
         changes.append(f"create repository {ORG}/{REPO} (private)")
+    live = forgejo.get_branch_protection(ORG, REPO, BRANCH) if repo is not None else None
+    if not protection_current(live, forgejo.username):
+        changes.append(f"protect {BRANCH}: only {forgejo.username} pushes or merges")
     present = forgejo.list_actions_secrets(ORG, REPO) if repo is not None else set()
     try:
         deployer = deployer_secrets(ctx)
@@ -128,6 +161,7 @@ class ForgejoStep:
 
             ctx.wait("Forgejo's API", answering, timeouts.platform_ready_s)
             done += self._organisation_and_repository(forgejo)
+            done += self._protect_main(forgejo)
             done += self._deployer_secrets(ctx, forgejo)
             done += self._registry_secrets(ctx, forgejo)
             try:
@@ -158,6 +192,19 @@ class ForgejoStep:
             )
             done.append(f"created repository {ORG}/{REPO}")
         return done
+
+    @staticmethod
+    def _protect_main(forgejo: ForgejoClient) -> list[str]:
+        branch = BRANCH
+        live = forgejo.get_branch_protection(ORG, REPO, branch)
+        if protection_current(live, forgejo.username):
+            return []
+        wanted = main_protection(forgejo.username)
+        if live is None:
+            forgejo.create_branch_protection(ORG, REPO, wanted)
+        else:
+            forgejo.edit_branch_protection(ORG, REPO, branch, wanted)
+        return [f"protected {branch} (only {forgejo.username} pushes or merges)"]
 
     @staticmethod
     def _deployer_secrets(ctx: StepContext, forgejo: ForgejoClient) -> list[str]:

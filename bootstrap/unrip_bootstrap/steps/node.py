@@ -46,9 +46,11 @@ def boot_state(ssh: Ssh, outputs: HetznerStackOutputs) -> str:
         error = result.stderr.strip()
         if any(text in error for text in _HOST_KEY_MISMATCH):
             raise StepFailedError(
-                f"the server at {outputs.server_ipv4} does not present the host key Pulumi "
-                "generated for it (sshKnownHosts). Refusing to connect: this is not the server "
-                "the stack created, or someone is in the middle."
+                f"the server at {outputs.server_ipv4} (server {outputs.server_id}) does not "
+                "present the host key pinned at the first connection to it (.state/<stack>/"
+                "known_hosts). Refusing to connect: this is not the server the stack created, "
+                "or someone is in the middle. If you rebuilt it by hand outside Pulumi, delete "
+                "known_hosts.server there to pin the new key."
             )
         raise NotReadyError(f"ssh: {error or 'no connection'}")
     if not result.ok:

@@ -32,7 +32,7 @@ from unrip_dev.bench.stats import Distribution, RateVerdict, judge_rate, middle_
 from unrip_dev.bench.tap import Expected, TopicTap
 from unrip_dev.broker import free_port
 from unrip_dev.commands import synthetic_command
-from unrip_dev.supervisor import Supervisor
+from unrip_dev.supervisor import Supervisor, local_signer
 
 # The ingest's response window: long, so that a backlog shows up as latency, not as expiries.
 RESPONSE_WINDOW_MS = 60_000
@@ -298,6 +298,7 @@ class Pipeline:
             synthetic_command(n, now=now, deadline=timedelta(minutes=30), run_id=run_id)
             for n in range(commands)
         ]
+        signer = local_signer()
         producer = make_producer(self.settings, "bench-commands")
         await producer.start()
         try:
@@ -305,7 +306,12 @@ class Pipeline:
                 await publish_all(
                     producer,
                     [
-                        Outgoing(CMD_EXECUTE_TRADE, e.payload.command_id, e)
+                        Outgoing(
+                            CMD_EXECUTE_TRADE,
+                            e.payload.command_id,
+                            e,
+                            headers=signer.headers(e),
+                        )
                         for e in envelopes[start : start + 1000]
                     ],
                 )

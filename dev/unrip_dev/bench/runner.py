@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from unrip.runtime.kafka import ensure_topics
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import CATALOGUE, EXECUTION_PARTITIONS
@@ -39,6 +40,7 @@ from unrip_dev.bench.report import assess
 from unrip_dev.bench.sizes import baseline_message_bytes, hop_message_bytes
 from unrip_dev.broker import TansuBroker, tansu_binary
 from unrip_dev.supervisor import (
+    LOCAL_COMMAND_SIGNING_KEY,
     LOCAL_HEARTBEAT_INTERVAL_MS,
     LOCAL_SESSION_TIMEOUT_MS,
     env_without_unrip,
@@ -129,7 +131,9 @@ def kafka_settings(settings: ServiceSettings) -> dict[str, Any]:
     return {
         name: value
         for name, value in settings.model_dump().items()
-        if name.startswith("kafka_") and name != "kafka_bootstrap_servers"
+        if name.startswith("kafka_")
+        and name != "kafka_bootstrap_servers"
+        and not name.startswith("kafka_sasl_")  # credentials never go into a report
     }
 
 
@@ -137,11 +141,14 @@ def child_env(settings: ServiceSettings) -> dict[str, str]:
     """Environment of every child process: the same Kafka knobs for services and relays."""
     env = env_without_unrip()
     for name, value in settings.model_dump().items():
-        if name.startswith("kafka_"):
+        if name.startswith("kafka_") and value is not None:
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
             env[f"UNRIP_{name.upper()}"] = (
                 str(value).lower() if isinstance(value, bool) else str(value)
             )
     env["UNRIP_SHUTDOWN_GRACE_S"] = "15"
+    env["UNRIP_COMMAND_SIGNING_KEY"] = LOCAL_COMMAND_SIGNING_KEY
     return env
 
 

@@ -60,14 +60,6 @@ class UserDataTooLargeError(ValueError):
 
 
 @dataclass(frozen=True)
-class SshHostKey:
-    """The node's SSH host key, kept in Pulumi state so it survives rebuilds."""
-
-    private_openssh: str
-    public_openssh: str
-
-
-@dataclass(frozen=True)
 class ServerBoot:
     """What the k3s server's first boot needs to know."""
 
@@ -77,7 +69,6 @@ class ServerBoot:
     data_device: str
     k3s_version: str
     cluster_token: str
-    host_key: SshHostKey
     install_script_sha256: str
 
 
@@ -90,7 +81,6 @@ class AgentBoot:
     server_ip: str
     k3s_version: str
     cluster_token: str
-    host_key: SshHostKey
     install_script_sha256: str
 
 
@@ -137,7 +127,7 @@ def render_server_user_data(boot: ServerBoot) -> str:
         # fs_spec, mount point, type, options (nofail: a missing volume must not hang boot;
         # k3s itself refuses to start without it), dump, fsck pass.
         "mounts": [[boot.data_device, DATA_MOUNT, DATA_VOLUME_FILESYSTEM, MOUNT_OPTIONS, "0", "2"]],
-        **_common(boot.cluster_token, boot.host_key, k3s_config, env),
+        **_common(boot.cluster_token, k3s_config, env),
     }
     document["write_files"].append(
         _file(K3S_SERVER_UNIT_DROP_IN, f"[Unit]\nRequiresMountsFor={DATA_MOUNT}\n", "0644")
@@ -161,7 +151,7 @@ def render_agent_user_data(boot: AgentBoot) -> str:
         install_script_sha256=boot.install_script_sha256,
         extra={},
     )
-    return _dump(_common(boot.cluster_token, boot.host_key, k3s_config, env))
+    return _dump(_common(boot.cluster_token, k3s_config, env))
 
 
 def registries_config() -> dict[str, Any]:
@@ -176,16 +166,16 @@ def node_setup_script() -> str:
     return resources.files(__package__).joinpath("node_setup.sh").read_text(encoding="utf-8")
 
 
-def _common(
-    token: str, host_key: SshHostKey, k3s_config: dict[str, Any], env: str
-) -> dict[str, Any]:
+def _common(token: str, k3s_config: dict[str, Any], env: str) -> dict[str, Any]:
     return {
         "disable_root": False,  # the operators log in as root (names.SSH_USER) with their keys
         "ssh_pwauth": False,
-        "ssh_keys": {
-            "ed25519_private": _with_newline(host_key.private_openssh),
-            "ed25519_public": host_key.public_openssh.strip(),
-        },
+        # The host key is made on the node at first boot and never leaves it: user data is
+        # readable through the metadata service, so no private key may travel in it. The
+        # image's keys are deleted; the bootstrap pins the new key on first contact
+        # (docs/security.md, "SSH host key").
+        "ssh_deletekeys": True,
+        "ssh_genkeytypes": ["ed25519"],
         "write_files": [
             _file(K3S_TOKEN_PATH, token + "\n", "0600"),
             _file(K3S_CONFIG_PATH, yaml.safe_dump(k3s_config, sort_keys=False), "0600"),

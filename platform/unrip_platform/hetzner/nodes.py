@@ -14,13 +14,11 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_hcloud as hcloud
-import pulumi_tls as tls
 
 from unrip_platform.hetzner.cloud_init import (
     DATA_VOLUME_FILESYSTEM,
     AgentBoot,
     ServerBoot,
-    SshHostKey,
     render_agent_user_data,
     render_server_user_data,
 )
@@ -80,13 +78,6 @@ def _k3s_node_server(
     )
 
 
-def _host_key(name: str, parent: pulumi.Resource) -> tls.PrivateKey:
-    """An ed25519 host key in Pulumi state: rebuilds keep the identity `known_hosts` pins."""
-    return tls.PrivateKey(
-        f"{name}-host-key", algorithm="ED25519", opts=pulumi.ResourceOptions(parent=parent)
-    )
-
-
 class K3sServerNode(pulumi.ComponentResource):
     """The k3s server: stable primary IPv4, delete-protected data volume, server, attachment."""
 
@@ -94,7 +85,6 @@ class K3sServerNode(pulumi.ComponentResource):
     volume: hcloud.Volume
     server: hcloud.Server
     volume_attachment: hcloud.VolumeAttachment
-    host_key: tls.PrivateKey
     user_data: pulumi.Output[str]
     node_name: str
     private_ip: str
@@ -138,14 +128,11 @@ class K3sServerNode(pulumi.ComponentResource):
             labels=dict(labels),
             opts=keep,
         )
-        self.host_key = _host_key(name, self)
         self.user_data = pulumi.Output.secret(
             pulumi.Output.all(
                 public_ipv4=self.primary_ip.ip_address,
                 data_device=self.volume.linux_device,
                 token=cluster_token,
-                private_key=self.host_key.private_key_openssh,
-                public_key=self.host_key.public_key_openssh,
             ).apply(
                 lambda v: render_server_user_data(
                     ServerBoot(
@@ -155,7 +142,6 @@ class K3sServerNode(pulumi.ComponentResource):
                         data_device=v["data_device"],
                         k3s_version=settings.k3s_version,
                         cluster_token=v["token"],
-                        host_key=SshHostKey(v["private_key"], v["public_key"]),
                         install_script_sha256=settings.k3s_install_script_sha256,
                     )
                 )
@@ -197,7 +183,6 @@ class K3sAgentNode(pulumi.ComponentResource):
     """A k3s agent that joins the server over the private network; it keeps no data."""
 
     server: hcloud.Server
-    host_key: tls.PrivateKey
     user_data: pulumi.Output[str]
     node_name: str
     private_ip: str
@@ -218,12 +203,9 @@ class K3sAgentNode(pulumi.ComponentResource):
         super().__init__("unrip:hetzner:K3sAgentNode", name, None, opts)
         self.node_name = node_name(settings, index)
         self.private_ip = settings.node_private_ip(index)
-        self.host_key = _host_key(name, self)
         self.user_data = pulumi.Output.secret(
             pulumi.Output.all(
                 token=cluster_token,
-                private_key=self.host_key.private_key_openssh,
-                public_key=self.host_key.public_key_openssh,
             ).apply(
                 lambda v: render_agent_user_data(
                     AgentBoot(
@@ -232,7 +214,6 @@ class K3sAgentNode(pulumi.ComponentResource):
                         server_ip=k3s_server.private_ip,
                         k3s_version=settings.k3s_version,
                         cluster_token=v["token"],
-                        host_key=SshHostKey(v["private_key"], v["public_key"]),
                         install_script_sha256=settings.k3s_install_script_sha256,
                     )
                 )

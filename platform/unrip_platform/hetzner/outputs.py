@@ -41,7 +41,6 @@ class HetznerStackOutputs:
     server_private_ip: str
     node_names: list[str]
     ssh_user: str
-    ssh_known_hosts: str
     kube_api_endpoint: str
     kubeconfig_path: str
     kubeconfig_server_to_replace: str
@@ -89,9 +88,6 @@ def stack_outputs(cluster: K3sCluster) -> dict[str, Any]:
         "server_private_ip": server.private_ip,
         "node_names": [server.node_name] + [agent.node_name for agent in cluster.agents],
         "ssh_user": SSH_USER,
-        "ssh_known_hosts": pulumi.Output.all(ipv4, server.host_key.public_key_openssh).apply(
-            lambda v: f"{v[0]} {v[1].strip()}"
-        ),
         "kube_api_endpoint": endpoint,
         "kubeconfig_path": K3S_KUBECONFIG_PATH,
         "kubeconfig_server_to_replace": K3S_KUBECONFIG_SERVER,

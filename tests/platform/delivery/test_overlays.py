@@ -116,11 +116,9 @@ def test_no_secret_value_in_any_manifest(rendered: dict[str, list[Manifest]]) ->
         for config_map in (m for m in manifests if m["kind"] == "ConfigMap"):
             for key in config_map.get("data", {}):
                 assert not any(word in key.upper() for word in SECRETISH), (overlay, key)
-        expected = (
-            {(names.APPS_SECRET_NEAR_INTENTS, names.APPS_SECRET_NEAR_INTENTS_JWT_KEY)}
-            if overlay == names.OVERLAY_PRODUCTION
-            else set()
-        )
+        expected = {(names.APPS_SECRET_COMMAND_SIGNING, names.APPS_SECRET_COMMAND_SIGNING_KEY)}
+        if overlay == names.OVERLAY_PRODUCTION:
+            expected.add((names.APPS_SECRET_NEAR_INTENTS, names.APPS_SECRET_NEAR_INTENTS_JWT_KEY))
         assert refs == expected, overlay
 
 

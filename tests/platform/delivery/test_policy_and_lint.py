@@ -27,8 +27,11 @@ def test_the_scan_covered_both_overlays_and_the_dockerfile(policy_report: Policy
 
 def test_no_privilege_is_excused_for_the_apps(policy_report: PolicyReport) -> None:
     excused = {(finding.check_id, finding.resource) for finding, _ in policy_report.excused}
-    apps = {resource for _, resource in excused if ".apps." in resource}
-    assert apps == {"Deployment.apps.ingest"}  # only the JWT as an env var (CKV_K8S_35)
+    apps = {(check, resource) for check, resource in excused if ".apps." in resource}
+    # Only secrets as env vars (CKV_K8S_35): the relay JWT and the command MAC key.
+    assert apps == {
+        ("CKV_K8S_35", f"Deployment.apps.{name}") for name in ("ingest", "reactor", "executor")
+    }
 
 
 def test_the_policy_scan_rejects_a_root_dockerfile(

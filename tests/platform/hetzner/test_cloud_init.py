@@ -26,7 +26,6 @@ from unrip_platform.hetzner.cloud_init import (
     USER_DATA_LIMIT_BYTES,
     AgentBoot,
     ServerBoot,
-    SshHostKey,
     UserDataTooLargeError,
     k3s_install_url,
     node_setup_script,
@@ -42,16 +41,11 @@ from unrip_platform.names import (
     REGISTRY_HOST,
 )
 
-from tests.fake_keys import fake_private_key
 from tests.platform.hetzner.cloud_config_schema import SCHEMA_PATH, cloud_config_problems
 
 pytestmark = pytest.mark.platform
 
 TOKEN = "tok3nTOKENtok3nTOKENtok3nTOKENtok3nTOKENtok3nTOKE"
-HOST_KEY = SshHostKey(
-    private_openssh=fake_private_key("b3BlbnNzaC1rZXk="),
-    public_openssh="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey root@node\n",
-)
 DEVICE = "/dev/disk/by-id/scsi-0HC_Volume_4242"
 INSTALLER_SHA256 = "cd" * 32
 SERVER = ServerBoot(
@@ -61,7 +55,6 @@ SERVER = ServerBoot(
     data_device=DEVICE,
     k3s_version="v1.36.4+k3s1",
     cluster_token=TOKEN,
-    host_key=HOST_KEY,
     install_script_sha256=INSTALLER_SHA256,
 )
 AGENT = AgentBoot(
@@ -70,7 +63,6 @@ AGENT = AgentBoot(
     server_ip="10.0.1.10",
     k3s_version="v1.36.4+k3s1",
     cluster_token=TOKEN,
-    host_key=HOST_KEY,
     install_script_sha256=INSTALLER_SHA256,
 )
 
@@ -192,11 +184,15 @@ def test_token_lives_only_in_a_root_only_file() -> None:
         assert files[K3S_CONFIG_PATH]["permissions"] == "0600"
 
 
-def test_host_key_is_installed_and_password_login_is_off() -> None:
+def test_no_private_key_travels_in_user_data_and_password_login_is_off() -> None:
+    for user_data in (render_server_user_data(SERVER), render_agent_user_data(AGENT)):
+        doc = document(user_data)
+        assert "PRIVATE KEY" not in user_data
+        assert "ssh_keys" not in doc
+        # The node makes a fresh ed25519 host key at first boot, after deleting the image's.
+        assert doc["ssh_deletekeys"] is True
+        assert doc["ssh_genkeytypes"] == ["ed25519"]
     doc = document(render_server_user_data(SERVER))
-
-    assert doc["ssh_keys"]["ed25519_private"] == HOST_KEY.private_openssh
-    assert doc["ssh_keys"]["ed25519_public"] == HOST_KEY.public_openssh.strip()
     assert doc["ssh_pwauth"] is False
     assert doc["disable_root"] is False
 
@@ -256,7 +252,6 @@ def test_any_server_rendering_is_valid(name: str, token: str, last: int, volume:
         data_device=f"/dev/disk/by-id/scsi-0HC_Volume_{volume}",
         k3s_version="v1.35.3+k3s1",
         cluster_token=token,
-        host_key=HOST_KEY,
         install_script_sha256=INSTALLER_SHA256,
     )
 

@@ -20,13 +20,10 @@ from unrip_platform.hetzner.cloud_init import (
     NODE_ENV_PATH,
     AgentBoot,
     ServerBoot,
-    SshHostKey,
     node_setup_script,
     render_agent_user_data,
     render_server_user_data,
 )
-
-from tests.fake_keys import pem_header
 
 pytestmark = pytest.mark.platform
 
@@ -38,7 +35,6 @@ if [ "$INSTALL_K3S_EXEC" = server ]; then
 fi
 """
 INSTALLER_SHA256 = hashlib.sha256(FAKE_INSTALLER.encode()).hexdigest()
-HOST_KEY = SshHostKey(f"{pem_header()}\nx\n", "ssh-ed25519 AAAA host")
 SERVER = ServerBoot(
     node_name="unrip-t-node-0",
     node_ip="10.0.1.10",
@@ -46,7 +42,6 @@ SERVER = ServerBoot(
     data_device="/dev/disk/by-id/scsi-0HC_Volume_7",
     k3s_version="v1.36.4+k3s1",
     cluster_token="t" * 48,
-    host_key=HOST_KEY,
     install_script_sha256=INSTALLER_SHA256,
 )
 AGENT = AgentBoot(
@@ -55,7 +50,6 @@ AGENT = AgentBoot(
     server_ip="10.0.1.10",
     k3s_version="v1.36.4+k3s1",
     cluster_token="t" * 48,
-    host_key=HOST_KEY,
     install_script_sha256=INSTALLER_SHA256,
 )
 IP_ADDR = """\
