@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from invoke.context import Context
 from invoke.tasks import task
-from unrip_dev.options import OptionError, choice, integer, number, typed_task
+from unrip_dev.options import Kind, OptionError, choice, integer, number, typed_task
 
 PY = sys.executable
 
@@ -54,6 +54,13 @@ def test(c: Context, k: str = "", fast: bool = False) -> None:
         "pace": choice(("recorded", "fast")),
         "speed": number(minimum=0.001),
         "executors": integer(minimum=1),
+        # unrip_dev.dev.PRICE_CHOICES (a test keeps them equal; importing it here is slow),
+        # under a short placeholder: the five words would not fit invoke's help columns.
+        "prices": lambda option: Kind(
+            option,
+            "PRICES",
+            choice(("calm", "trending", "adverse", "live", "static"))(option).convert,
+        ),
     },
     help={
         "for_": "stop after this many seconds and print the summary (default: until Ctrl-C)",
@@ -71,6 +78,8 @@ def test(c: Context, k: str = "", fast: bool = False) -> None:
         "prometheus": "also run a local Prometheus scraping the services with the alert rules",
         "archive": "also run the archiver, archiving every event into this directory as "
         "Parquet (default: no archiver)",
+        "prices": "reference prices: calm, trending or adverse (recorded paths), live (the "
+        "1Click token list) or static (the strategy's own prices)",
     },
 )
 def dev(
@@ -87,6 +96,7 @@ def dev(
     report: str | None = None,
     prometheus: bool = False,
     archive: str | None = None,
+    prices: str = "calm",
 ) -> None:
     """Run the whole pipeline locally: embedded broker, topics, every service as a process."""
     from unrip_dev.dev import DevOptions, choose_source, run_dev
@@ -108,6 +118,7 @@ def dev(
             report=Path(report) if report else None,
             prometheus=prometheus,
             archive=Path(archive).absolute() if archive else None,
+            prices=prices,
         )
     )
     if code:

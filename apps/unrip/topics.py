@@ -50,6 +50,9 @@ class TopicSpec:
 
 
 RAW_NEAR_INTENTS_QUOTE: Final = "raw.near_intents.quote"
+RAW_NEAR_INTENTS_TOKENS: Final = "raw.near_intents.tokens"
+NORM_REFERENCE_PRICE: Final = "norm.reference_price"
+AUDIT_RISK_TRIP: Final = "audit.risk_trip"
 NORM_SWAP_DEMAND: Final = "norm.swap_demand"
 CMD_EXECUTE_TRADE: Final = "cmd.execute_trade"
 EXEC_TRADE_RESULT: Final = "exec.trade_result"
@@ -75,6 +78,25 @@ _PRIMARY: Final[tuple[TopicSpec, ...]] = (
         7 * DAY_MS,
         CleanupPolicy.DELETE,
         "NEAR Intents solver-relay quote events, the exact websocket text in `raw`.",
+    ),
+    TopicSpec(
+        RAW_NEAR_INTENTS_TOKENS,
+        1,
+        "venue",
+        7 * DAY_MS,
+        CleanupPolicy.DELETE,
+        "NEAR Intents 1Click token lists (GET /v0/tokens), the exact HTTP body in `raw`.",
+    ),
+    TopicSpec(
+        NORM_REFERENCE_PRICE,
+        6,
+        "asset_id",
+        7 * DAY_MS,
+        CleanupPolicy.COMPACT,
+        "USD reference prices, one event per asset per change and per heartbeat; compacted "
+        "by asset id so a new reader finds the latest price of every asset.",
+        # Keep an hour of history uncompacted (replays see every observation of the hour).
+        {"min.compaction.lag.ms": "3600000"},
     ),
     TopicSpec(
         NORM_SWAP_DEMAND,
@@ -109,6 +131,14 @@ _PRIMARY: Final[tuple[TopicSpec, ...]] = (
         "Demands the reactor decided not to trade, with the documented skip reason.",
     ),
     TopicSpec(
+        AUDIT_RISK_TRIP,
+        1,
+        "limit",
+        30 * DAY_MS,
+        CleanupPolicy.DELETE,
+        "Risk limits that tripped (daily loss, circuit breakers), with the numbers that did it.",
+    ),
+    TopicSpec(
         STATE_EXECUTOR_LEDGER,
         EXECUTION_PARTITIONS,
         "command_id",
@@ -125,6 +155,7 @@ _PRIMARY: Final[tuple[TopicSpec, ...]] = (
 # input is the venue itself, whose rejects go to the DLQ of its raw topic.
 _DLQ_SOURCES: Final = (
     RAW_NEAR_INTENTS_QUOTE,
+    RAW_NEAR_INTENTS_TOKENS,
     NORM_SWAP_DEMAND,
     CMD_EXECUTE_TRADE,
     EXEC_TRADE_RESULT,

@@ -1,9 +1,12 @@
 """`invoke dev`: the real pipeline on one machine, every service its own process.
 
 Starts the embedded broker (or uses ``--bootstrap-servers``), creates the catalogue's topics,
-starts paper venue, executor(s), reactor and monitor, then the ingest on the live relay or a
-recorded feed, and shows live progress. On ``--for`` expiry or Ctrl-C it stops the ingest,
-lets the pipeline drain, stops everything in order and reconciles the run from the bus.
+starts the price ingest (``--prices``: a recorded path of the NEAR Intents price stream, the
+live 1Click token list, or ``static`` strategy prices with no price ingest), paper venue
+(whose takers see the same path a few seconds ahead), executor(s), reactor and monitor, then
+the quote ingest on the live relay or a recorded feed, and shows live progress. On ``--for``
+expiry or Ctrl-C it stops the ingests, lets the pipeline drain, stops everything in order and
+reconciles and values the run from the bus.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from typing import Any, Final, Literal
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from unrip.contracts.envelope import utc_now
+from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, load_strategy
 from unrip.runtime.kafka import ensure_topics
 from unrip.topics import CATALOGUE
 from unrip.venues import registry
+from unrip.venues.near_intents.prices import PRICE_PATHS, recorded_prices
 
 from unrip_dev.archive_run import archiver_env, wait_archived
 from unrip_dev.broker import TansuBroker, free_port
@@ -37,6 +43,8 @@ from unrip_dev.tally import tally_bus
 CENT: Final = Decimal("0.01")
 
 Source = Literal["file", "live"]
+PRICE_CHOICES = (*PRICE_PATHS, "live", "static")
+DEFAULT_PRICES = "calm"
 
 
 @dataclass
@@ -59,6 +67,8 @@ class DevOptions:
     # Also run the archiver, archiving every event into this directory.
     archive: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # A recorded price path (calm, trending, adverse), live (1Click) or static strategy prices.
+    prices: str = DEFAULT_PRICES
 
 
 def choose_source(requested: str, venue: str = "near_intents") -> Source:
@@ -92,7 +102,7 @@ def _progress_table(
             ("skips", stats["skips"]),
             ("results", stats["results"]),
             ("  fill rate", stats["fill_rate"]),
-            ("  PnL USD", usd(stats["pnl_usd"])),
+            ("  PnL USD at quote prices", usd(stats["pnl_usd"])),
             ("awaiting result", stats["awaiting_result"]),
             ("dead letters", stats["dead_letters_total"]),
             ("latency p50 ms", _ms(latency.get("p50"))),
@@ -140,11 +150,16 @@ def run_dev(options: DevOptions) -> int:
             console.print(f"[red]topic mismatch: {report.mismatched}")
             return 2
         supervisor = Supervisor(run_dir, {**local_env(bootstrap), **options.extra_env})
-        venue = supervisor.spawn_paper_venue(run_dir / "paper-venue.sqlite")
+        price_env, paper_env, reactor_env = _price_wiring(options.prices, run_dir)
+        ingests = ["ingest"]
+        if price_env is not None:
+            supervisor.spawn("ingest-prices", "ingest", free_port(), price_env)
+            ingests.insert(0, "ingest-prices")
+        venue = supervisor.spawn_paper_venue(run_dir / "paper-venue.sqlite", env=paper_env)
         executors = [f"executor-{i}" for i in range(1, options.executors + 1)]
         for name in executors:
             supervisor.spawn_executor(name, venue.url)
-        supervisor.spawn("reactor", "reactor", free_port())
+        supervisor.spawn("reactor", "reactor", free_port(), reactor_env)
         monitor = supervisor.spawn("monitor", "monitor", free_port())
         core = ["paper-venue", *executors, "reactor", "monitor"]
         if options.archive is not None:
@@ -152,9 +167,8 @@ def run_dev(options: DevOptions) -> int:
             supervisor.spawn(
                 "archiver", "archiver", free_port(), archiver_env(options.archive, quick=True)
             )
-        problems = supervisor.wait_ready(
-            core + (["archiver"] if options.archive is not None else []), timeout_s=60
-        )
+        archiver = ["archiver"] if options.archive is not None else []
+        problems = supervisor.wait_ready([*ingests[:-1], *core, *archiver], timeout_s=60)
         if problems:
             for problem in problems:
                 console.print(f"[red]{problem}")
@@ -176,9 +190,13 @@ def run_dev(options: DevOptions) -> int:
         prometheus = None
         if options.prometheus:
             names = {n: "executor" if n.startswith("executor-") else n for n in [*core, "ingest"]}
+            if "ingest-prices" in ingests:
+                names["ingest-prices"] = "ingest-prices"
             prometheus = start_local_prometheus(supervisor, names)
             console.print(f"Prometheus {prometheus.url} with the pipeline alert rules: /alerts")
-        console.print(f"pipeline running ({options.source} source); Ctrl-C stops it")
+        console.print(
+            f"pipeline running ({options.source} source, {options.prices} prices); Ctrl-C stops it"
+        )
         started = time.monotonic()
         stats: dict[str, Any] | None = None
         with Live(console=console, refresh_per_second=4, transient=False) as live:
@@ -197,7 +215,7 @@ def run_dev(options: DevOptions) -> int:
         crashed = [n for n, c in supervisor.children.items() if not c.running]
         seen_alerts = alerts(prometheus) if prometheus is not None else None
         # Stop the source first, then let everything already on the bus reach its end.
-        exit_codes = supervisor.stop(["ingest"], timeout_s=20)
+        exit_codes = supervisor.stop(list(reversed(ingests)), timeout_s=20)
         drained, stats = _drain(monitor.url, options.drain_timeout_s)
         exit_codes |= supervisor.stop([*reversed(core)], timeout_s=30)
         tally = asyncio.run(tally_bus(bootstrap))
@@ -207,6 +225,8 @@ def run_dev(options: DevOptions) -> int:
             exit_codes |= supervisor.stop(["archiver"], timeout_s=30)
             summary["archive"] = {"path": str(options.archive), **archived}
             summary["ok"] = summary["ok"] and archived["complete"] and exit_codes["archiver"] == 0
+        summary["prices"] = options.prices
+        summary["pnl_usd"] = float(round(tally.pnl_usd(_static_prices()), 2))
         if seen_alerts is not None:
             summary["alerts"] = seen_alerts  # pending or firing when the run ended
         report_path = write_report(
@@ -226,6 +246,46 @@ def run_dev(options: DevOptions) -> int:
             broker.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _price_wiring(
+    prices: str, run_dir: Path
+) -> tuple[dict[str, str] | None, dict[str, str], dict[str, str]]:
+    """Environments of the price ingest (None: none), the paper venue and the reactor."""
+    if prices not in PRICE_CHOICES:
+        raise ValueError(f"--prices must be one of {', '.join(PRICE_CHOICES)}, not {prices!r}")
+    if prices == "static":
+        strategy = run_dir / "strategy-static.yaml"
+        strategy.write_text(
+            DEFAULT_STRATEGY_PATH.read_text().replace("source: bus", "source: static", 1)
+        )
+        return None, {}, {"UNRIP_REACTOR_STRATEGY_FILE": str(strategy)}
+    ingest = {"UNRIP_INGEST_VENUE": "near_intents", "UNRIP_INGEST_STREAM": "prices"}
+    if prices == "live":
+        return {**ingest, "UNRIP_INGEST_SOURCE": "live"}, {}, {}
+    path = recorded_prices(prices)
+    ingest |= {
+        "UNRIP_INGEST_SOURCE": "file",
+        "UNRIP_INGEST_FEED_PATH": str(path),
+        "UNRIP_INGEST_FEED_PACE": "recorded",
+        "UNRIP_INGEST_FEED_LOOP": "true",
+    }
+    # The paper venue's takers read the same path, anchored where the ingest starts it.
+    paper = {
+        "UNRIP_PAPER_PRICE_PATH": str(path),
+        "UNRIP_PAPER_PRICE_PATH_STARTED_AT": utc_now().isoformat(),
+    }
+    return ingest, paper, {}
+
+
+def _static_prices() -> dict[str, tuple[int, Decimal]]:
+    # What fills are valued at when no price was published (--prices static).
+    strategy = load_strategy(DEFAULT_STRATEGY_PATH)
+    return {
+        asset_id: (config.decimals, config.usd_price)
+        for asset_id, config in strategy.assets.items()
+        if config.usd_price is not None
+    }
 
 
 def _drain(monitor_url: str, timeout_s: float) -> tuple[bool, dict[str, Any] | None]:
@@ -270,7 +330,7 @@ def _summary(
         "seconds": round(ran_s, 1),
         **bus,
         "fill_rate": (stats or {}).get("fill_rate"),
-        "pnl_usd": (stats or {}).get("pnl_usd"),
+        "pnl_at_quote_usd": (stats or {}).get("pnl_usd"),
         "latency_ms": {k: latency.get(k) for k in ("samples", "p50", "p99", "max")},
         "drained": drained,
         "crashed": crashed,
@@ -293,7 +353,10 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
         "results",
         "results_by_status",
         "fill_rate",
+        "prices",
         "pnl_usd",
+        "risk_trips",
+        "commands_after_daily_loss_trip",
         "dead_letters",
         "lost_demands",
         "commands_without_result",

@@ -6,10 +6,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka.structs import ConsumerRecord
 from unrip.contracts import Envelope, decode
+from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH
 from unrip.runtime.kafka import Outgoing, make_producer, publish_all
 from unrip.runtime.replay import read_to_end
 from unrip.runtime.settings import ServiceSettings
@@ -76,3 +78,10 @@ async def eventually(
                 f"timed out after {timeout_s}s waiting for {what}; last: {value!r}"[:2000]
             )
         await asyncio.sleep(0.2)
+
+
+def static_strategy(path: Path, text: str | None = None) -> Path:
+    """A strategy file priced from its own static prices (the paper/test option)."""
+    source = DEFAULT_STRATEGY_PATH.read_text() if text is None else text
+    path.write_text(source.replace("source: bus", "source: static", 1))
+    return path

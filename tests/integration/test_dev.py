@@ -86,3 +86,30 @@ def test_ctrl_c_drains_reports_and_leaves_no_process_behind() -> None:
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["ok"] is True and summary["lost_demands"] == 0
     assert processes_of(marker) == set(), "Ctrl-C left processes behind"
+
+
+@pytest.mark.timeout(300)
+def test_an_adverse_price_path_loses_money_trips_the_daily_loss_limit_and_then_stops() -> None:
+    marker = uuid.uuid4().hex
+    process = dev(marker, "--prices", "adverse", "--for", "60", "--json")
+    out, err = process.communicate(timeout=280)
+    assert process.returncode == 0, err[-3000:]
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["ok"] is True and summary["prices"] == "adverse"
+    assert summary["pnl_usd"] < 0  # mark-to-market: the inventory takers sold us fell
+    assert summary["risk_trips"]["daily_loss"] >= 1
+    assert summary["commands_after_daily_loss_trip"] == 0
+    assert summary["skip_reasons"]["daily_loss_limit"] > 0
+
+
+@pytest.mark.timeout(300)
+def test_a_calm_price_path_makes_money_and_trips_nothing() -> None:
+    marker = uuid.uuid4().hex
+    process = dev(marker, "--prices", "calm", "--for", "60", "--json")
+    out, err = process.communicate(timeout=280)
+    assert process.returncode == 0, err[-3000:]
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["ok"] is True and summary["prices"] == "calm"
+    assert summary["pnl_usd"] > 0
+    assert summary["risk_trips"] == {} and summary["commands_after_daily_loss_trip"] == 0
+    assert "stale_price" not in summary["skip_reasons"]

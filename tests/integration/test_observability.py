@@ -18,7 +18,7 @@ from unrip_dev.supervisor import Supervisor, http_json, http_text, local_env
 from unrip_dev.tally import Tally, tally_bus
 from unrip_platform.cluster.monitoring import alerting_rules, dashboards
 
-from tests.integration.helpers import eventually
+from tests.integration.helpers import eventually, static_strategy
 from tests.integration.test_pipeline import feed_with_poison
 from tests.platform.monitoring.known_metrics import PLATFORM_METRICS, Exported, sample_names
 from tests.platform.monitoring.promql import metric_names
@@ -59,7 +59,10 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
             supervisor.spawn(
                 "executor", "executor", free_port(), {"UNRIP_PAPER_VENUE_URL": venue.url}
             )
-            supervisor.spawn("reactor", "reactor", free_port())
+            strategy = static_strategy(tmp / "strategy.yaml")  # trades without a price feed
+            supervisor.spawn(
+                "reactor", "reactor", free_port(), {"UNRIP_REACTOR_STRATEGY_FILE": str(strategy)}
+            )
             supervisor.spawn("monitor", "monitor", free_port())
             assert (
                 supervisor.wait_ready(["paper-venue", "executor", "reactor", "monitor"], 60) == []

@@ -11,7 +11,7 @@ from unrip_dev.broker import TansuBroker, free_port
 from unrip_dev.supervisor import Supervisor, http_json
 from unrip_dev.tally import Tally, tally_bus
 
-from tests.integration.helpers import eventually
+from tests.integration.helpers import eventually, static_strategy
 
 SAMPLE = Path(__file__).parents[2] / "apps/unrip/venues/near_intents/data/sample_feed.jsonl"
 
@@ -38,7 +38,10 @@ async def test_feed_to_results_reconciles_exactly(
     venue = services.spawn_paper_venue(tmp_path / "venue.sqlite")
     for name in ("executor-1", "executor-2"):
         services.spawn_executor(name, venue.url)
-    services.spawn("reactor", "reactor", free_port())
+    strategy = static_strategy(tmp_path / "strategy.yaml")  # accounting, not prices
+    services.spawn(
+        "reactor", "reactor", free_port(), {"UNRIP_REACTOR_STRATEGY_FILE": str(strategy)}
+    )
     monitor = services.spawn("monitor", "monitor", free_port())
     assert (
         services.wait_ready(["paper-venue", "executor-1", "executor-2", "reactor", "monitor"], 60)

@@ -13,7 +13,13 @@ from unrip_dev.broker import TansuBroker, free_port
 from unrip_dev.supervisor import Supervisor
 
 from tests.factories import demand, envelope_of
-from tests.integration.helpers import envelopes, eventually, publish, publish_raw
+from tests.integration.helpers import (
+    envelopes,
+    eventually,
+    publish,
+    publish_raw,
+    static_strategy,
+)
 
 
 def demands(prefix: str, count: int, near: int = 100) -> list[Outgoing]:
@@ -44,10 +50,11 @@ async def test_open_exposure_and_decisions_survive_a_restart(
     bootstrap = broker.bootstrap_servers
     strategy = tmp_path / "strategy.yaml"
     # 100 wNEAR at 2.50 = ~249 USD a trade; room for four trades of open exposure.
-    strategy.write_text(
+    static_strategy(
+        strategy,
         DEFAULT_STRATEGY_PATH.read_text().replace(
             'max_open_exposure_usd: "250000"', 'max_open_exposure_usd: "1000"'
-        )
+        ),
     )
     start_reactor(services, strategy)
     await publish(bootstrap, demands("a", 3))
@@ -73,8 +80,7 @@ async def test_kill_switch_edit_takes_effect_without_restart(
     broker: TansuBroker, services: Supervisor, tmp_path: Path
 ) -> None:
     bootstrap = broker.bootstrap_servers
-    strategy = tmp_path / "strategy.yaml"
-    strategy.write_text(DEFAULT_STRATEGY_PATH.read_text())
+    strategy = static_strategy(tmp_path / "strategy.yaml")
     start_reactor(services, strategy)
     await publish(bootstrap, demands("before", 2))
     await eventually(lambda: decisions(bootstrap), lambda d: len(d[0]) == 2, what="2 commands")
@@ -105,7 +111,7 @@ async def test_invalid_demands_are_dead_lettered_and_the_next_is_decided(
     broker: TansuBroker, services: Supervisor, tmp_path: Path
 ) -> None:
     bootstrap = broker.bootstrap_servers
-    start_reactor(services, DEFAULT_STRATEGY_PATH)
+    start_reactor(services, static_strategy(tmp_path / "strategy.yaml"))
     await publish_raw(
         bootstrap, NORM_SWAP_DEMAND, b'{"event_type": "swap_demand", "schema_version": 1}', key=b"k"
     )

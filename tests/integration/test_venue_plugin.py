@@ -15,7 +15,7 @@ from unrip.venues import registry
 from unrip_dev.broker import TansuBroker, free_port
 from unrip_dev.supervisor import Supervisor
 
-from tests.integration.helpers import eventually, records
+from tests.integration.helpers import eventually, records, static_strategy
 
 PLUGIN_SOURCE = Path(__file__).parent / "data" / "throwaway_venue"
 RAW_TOPIC = "raw.throwaway.quote"
@@ -48,7 +48,10 @@ async def test_a_venue_defined_outside_the_product_trades_through_the_real_servi
     await ensure_topics(broker.bootstrap_servers, [topic(RAW_TOPIC), topic(dlq_topic(RAW_TOPIC))])
 
     env = {"PYTHONPATH": str(site), "THROWAWAY_QUOTES": str(QUOTES)}
-    services.spawn("reactor", "reactor", free_port(), env)
+    strategy = static_strategy(tmp_path / "strategy.yaml")
+    services.spawn(
+        "reactor", "reactor", free_port(), {**env, "UNRIP_REACTOR_STRATEGY_FILE": str(strategy)}
+    )
     services.spawn(
         "executor", "executor", free_port(), {**env, "UNRIP_EXECUTOR_VENUE": "throwaway"}
     )

@@ -18,6 +18,8 @@ from unrip.contracts.payloads import (
     ExecuteTradeV1,
     LedgerEntryV1,
     ReactorSkipV1,
+    ReferencePriceV1,
+    RiskTripV1,
     SwapDemandV1,
     TradeResultV1,
 )
@@ -42,6 +44,8 @@ register(
     ExecuteTradeV1,
     TradeResultV1,
     ReactorSkipV1,
+    ReferencePriceV1,
+    RiskTripV1,
     LedgerEntryV1,
     DeadLetterV1,
 )

@@ -74,6 +74,26 @@ class SwapDemandV1(Payload):
         return SwapKind.EXACT_IN if self.exact_amount_in is not None else SwapKind.EXACT_OUT
 
 
+class ReferencePriceV1(Payload):
+    """A venue's USD reference price for one asset, as observed (venue in the envelope).
+
+    Published when the price changes and again every heartbeat interval even if it does
+    not, so a consumer can tell "unchanged" from "the source went quiet" (staleness).
+    """
+
+    EVENT_TYPE = "reference_price"
+    SCHEMA_VERSION = 1
+
+    asset_id: str = Field(min_length=1, description="venue-qualified, e.g. nep141:wrap.near")
+    symbol: str
+    decimals: int = Field(ge=0, le=36)
+    usd_price: Usd = Field(gt=0)
+    price_updated_at: UtcDatetime | None = Field(
+        default=None, description="when the venue says the price last changed"
+    )
+    heartbeat: bool = Field(default=False, description="unchanged since the last event")
+
+
 # --- cmd.* -------------------------------------------------------------------------------
 
 
@@ -172,6 +192,11 @@ class SkipReason(StrEnum):
     MAX_NOTIONAL = "max_notional"
     MAX_OPEN_EXPOSURE = "max_open_exposure"
     DAILY_LOSS_LIMIT = "daily_loss_limit"
+    STALE_PRICE = "stale_price"
+    INSUFFICIENT_INVENTORY = "insufficient_inventory"
+    MAX_POSITION = "max_position"
+    MAX_INVENTORY_NOTIONAL = "max_inventory_notional"
+    CIRCUIT_BREAKER = "circuit_breaker"
 
 
 class ReactorSkipV1(Payload):
@@ -183,6 +208,30 @@ class ReactorSkipV1(Payload):
     detail: str
     notional_usd: Usd | None = None
     strategy_id: str
+
+
+class RiskLimit(StrEnum):
+    """A limit that trips and stops quoting (docs/reactor.md explains each)."""
+
+    DAILY_LOSS = "daily_loss"  # until the next UTC day or an operator reset
+    LOSING_FILLS = "losing_fills"  # circuit breaker: cooldown
+    PRICE_JUMP = "price_jump"  # circuit breaker: cooldown
+
+
+class RiskTripV1(Payload):
+    """A risk limit tripped: quoting stops until ``until`` (None: the next UTC day or a reset)."""
+
+    EVENT_TYPE = "risk_trip"
+    SCHEMA_VERSION = 1
+
+    limit: RiskLimit
+    detail: str
+    strategy_id: str
+    until: UtcDatetime | None = None
+    observed: Usd = Field(description="the number that crossed the threshold")
+    threshold: Usd
+    pnl_usd: Usd = Field(description="the UTC day's mark-to-market PnL at the trip")
+    asset_id: str | None = None
 
 
 # --- state.* -----------------------------------------------------------------------------

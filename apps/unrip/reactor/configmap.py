@@ -3,7 +3,8 @@
 A ConfigMap mounted as a volume reaches the pod only after the kubelet's next sync of the pod
 (a minute or more): too slow for a kill switch. The reactor instead reads the one ConfigMap it
 may read (its Role names that ConfigMap only) once per poll interval, and ``refresh()`` applies
-what it read with ``StrategyFile``'s rules: a broken edit keeps the last good strategy.
+what it read with ``StrategyFile``'s rules: a broken edit turns the kill switch on (the last
+good strategy stays loaded, emitting nothing) until a valid edit arrives.
 
 If the ConfigMap cannot be read for longer than ``max_staleness_s``, the operator has lost the
 means to stop trading, so the reactor fails closed: the last good strategy stays, with the kill
@@ -24,7 +25,7 @@ from typing import Final, Protocol
 
 import httpx
 
-from unrip.reactor.strategy import Strategy, parse_strategy
+from unrip.reactor.strategy import Strategy, killed, parse_strategy
 from unrip.runtime.service import sleep_unless_stopped
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class StrategyConfigMap:
         self._last_read = 0.0
         self._failing = False
         self._fail_closed = False
+        self.rejected = False  # the applied version is invalid: kill switch forced on
 
     @property
     def origin(self) -> str:
@@ -159,10 +161,9 @@ class StrategyConfigMap:
     def current(self) -> Strategy:
         if self._good is None:
             raise RuntimeError(f"{self.origin}: start() has not read the strategy yet")
-        if not self._fail_closed:
-            return self._good
-        limits = self._good.limits.model_copy(update={"kill_switch": True})
-        return self._good.model_copy(update={"limits": limits})
+        if self._fail_closed or self.rejected:
+            return killed(self._good)
+        return self._good
 
     async def start(self, now: float | None = None) -> None:
         """Read and validate the strategy once; there is no last good one to fall back to yet."""
@@ -216,10 +217,13 @@ class StrategyConfigMap:
         except ValueError as exc:
             self.errors += 1
             log.error(
-                "strategy reload rejected; keeping the last good one", extra={"error": str(exc)}
+                "strategy reload rejected; kill switch forced on until a valid edit",
+                extra={"error": str(exc)},
             )
-            return changed
+            was_rejected, self.rejected = self.rejected, True
+            return changed or not was_rejected
         self._good = strategy
+        self.rejected = False
         self.reloads += 1
         log.info("strategy reloaded", extra=self._describe(self.current))
         return True

@@ -1,4 +1,10 @@
-"""The reactor service: demands in, commands or skips out, risk state kept across restarts."""
+"""The reactor service: demands in, commands or skips out, risk state kept across restarts.
+
+Prices come from ``norm.reference_price`` (``price_feed``, every partition, outside the
+group) or, as a paper/test option, from the strategy. Results move inventory and PnL
+(``positions``); the daily loss limit and the circuit breakers (``guards``) trip on them and
+on price moves, and every trip is published on ``audit.risk_trip``.
+"""
 
 from __future__ import annotations
 
@@ -19,22 +25,29 @@ from unrip.contracts import (
     Envelope,
     ExecuteTradeV1,
     ReactorSkipV1,
+    ReferencePriceV1,
+    RiskTripV1,
     SwapDemandV1,
     TradeResultV1,
+    TradeStatus,
     decode,
     make_envelope,
     utc_now,
 )
 from unrip.contracts.envelope import P
-from unrip.reactor import status
+from unrip.reactor import price_feed, status
 from unrip.reactor.configmap import (
     InClusterConfigMapReader,
     StrategyConfigMap,
     service_account_namespace,
 )
-from unrip.reactor.decision import Skip, Trade, decide
+from unrip.reactor.decision import Market, Skip, Trade
+from unrip.reactor.guards import RiskGuard
+from unrip.reactor.market import PriceBook
+from unrip.reactor.models import model_for
+from unrip.reactor.positions import Positions, fill_pnl_usd, legs
 from unrip.reactor.risk import RiskState
-from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, StrategyFile
+from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, AssetPrice, Strategy, StrategyFile
 from unrip.runtime.consumer import Batch, ConsumerLoop
 from unrip.runtime.dlq import dead_letter_record
 from unrip.runtime.kafka import Outgoing, make_consumer, make_producer, publish_all
@@ -43,6 +56,7 @@ from unrip.runtime.service import Service
 from unrip.runtime.settings import CommandSigningSettings
 from unrip.topics import (
     AUDIT_REACTOR_SKIP,
+    AUDIT_RISK_TRIP,
     CMD_EXECUTE_TRADE,
     EXEC_TRADE_RESULT,
     NORM_SWAP_DEMAND,
@@ -66,6 +80,11 @@ DAILY_LOSS_LIMIT = Gauge(
     "unrip_reactor_daily_loss_limit_usd", "The strategy's daily_loss_limit_usd in force"
 )
 CONFIG_RELOADS = Counter("unrip_reactor_strategy_reloads_total", "Strategy reloads applied")
+RISK_TRIPS = Counter("unrip_reactor_risk_trips_total", "Risk limits tripped", ["limit"])
+INVENTORY_NOTIONAL = Gauge(
+    "unrip_reactor_inventory_notional_usd", "Sum of |inventory - start| at the latest prices"
+)
+PRICES_HELD = Gauge("unrip_reactor_reference_prices", "Assets with a reference price")
 
 
 class ReactorSettings(CommandSigningSettings):
@@ -83,6 +102,9 @@ class ReactorSettings(CommandSigningSettings):
     # The risk state is rebuilt from this long before the start of the UTC day, so demands
     # decided just before midnight are still recognised as decided.
     reactor_rebuild_margin_s: int = Field(default=3600, ge=0)
+    # Prices are read from this long before the start (the latest per asset survives
+    # compaction; anything older than the staleness bound cannot be quoted from anyway).
+    reactor_price_lookback_s: int = Field(default=900, ge=0)
 
 
 class ReactorService(Service):
@@ -109,7 +131,12 @@ class ReactorService(Service):
             self.strategy = StrategyFile(settings.reactor_strategy_file)
         # The one clock the decisions read: replay and backtests set a simulated one.
         self.clock: Callable[[], datetime] = utc_now
-        self.risk = RiskState(day=self.clock().date())
+        now = self.clock()
+        self.risk = RiskState(day=now.date())
+        self.bus_prices = PriceBook()
+        self.market = Market(self.bus_prices, Positions(day=now.date()), RiskGuard())
+        self._priced_by: Strategy | None = None
+        self._trips: list[Outgoing] = []
         self.consumer_loop: ConsumerLoop | None = None
         # Read on every scrape: the ConfigMap poller flips it even when no batch arrives.
         STRATEGY_STALE.set_function(lambda: 1.0 if self.strategy_stale else 0.0)
@@ -118,7 +145,9 @@ class ReactorService(Service):
         # aiokafka clients bind to the running loop, so they are made here, not in __init__.
         self.producer = make_producer(self.settings, "reactor")
         consumer = make_consumer(self.settings, "reactor", self.settings.reactor_group_id)
+        prices = make_consumer(self.settings, "reactor-prices", None, fetch_max_wait_ms=100)
         poller: asyncio.Task[None] | None = None
+        follower: asyncio.Task[None] | None = None
         if self.configmap is not None:
             # No last good strategy yet: an unreadable or invalid ConfigMap stops the start.
             await self.configmap.start()
@@ -126,7 +155,21 @@ class ReactorService(Service):
         try:
             if self.configmap is not None:
                 poller = asyncio.create_task(self.configmap.poll(stop), name="strategy-configmap")
+            await prices.start()
+            lookback_ms = self.settings.reactor_price_lookback_s * 1000
+            since_ms = int(utc_now().timestamp() * 1000) - lookback_ms
+            partitions = await price_feed.assign_from(prices, since_ms)
             await self.rebuild(utc_now())
+            # Every price already on the bus is known before the first decision.
+            known = await price_feed.catch_up_prices(prices, partitions, self._on_price)
+            log.info(
+                "reference prices read", extra={"events": known, "assets": len(self.bus_prices)}
+            )
+            follower = asyncio.create_task(
+                price_feed.follow(prices, self._on_price, self._publish_trips, stop),
+                name="reference-prices",
+            )
+            follower.add_done_callback(lambda task: _stop_on_failure(task, stop))
             await consumer.start()
             self.health.started()
             self.consumer_loop = ConsumerLoop(
@@ -138,6 +181,11 @@ class ReactorService(Service):
             )
             await self.consumer_loop.run(stop)
         finally:
+            if follower is not None:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+            await prices.stop()
             await consumer.stop()
             await self.producer.stop()
             if poller is not None:
@@ -148,8 +196,30 @@ class ReactorService(Service):
                 await self.configmap.reader.aclose()
 
     async def rebuild(self, now: datetime) -> None:
-        """Fold today's commands, skips and results into the risk state."""
+        """Fold every result into inventory, today's decisions and trips into the risk state."""
         midnight = datetime.combine(now.date(), time(0), tzinfo=UTC)
+        # Inventory is every fill since the start balances (as far as results are retained).
+        async for record in read_to_end(
+            self.settings.kafka_bootstrap_servers,
+            [EXEC_TRADE_RESULT],
+            client_id=f"unrip-reactor-inventory-{self.settings.instance_id}",
+        ):
+            try:
+                result = decode(record.value, record.headers, accept=(TradeResultV1,))
+            except ContractError:
+                continue
+            self._fold_result(result, live=False)
+        async for record in read_to_end(
+            self.settings.kafka_bootstrap_servers,
+            [AUDIT_RISK_TRIP],
+            since_ms=int(midnight.timestamp() * 1000),
+            client_id=f"unrip-reactor-trips-{self.settings.instance_id}",
+        ):
+            try:
+                trip = decode(record.value, record.headers, accept=(RiskTripV1,))
+            except ContractError:
+                continue
+            self.market.guard.restore_trip(trip.payload, trip.observed_at, now)
         since = midnight - timedelta(seconds=self.settings.reactor_rebuild_margin_s)
         counts = {CMD_EXECUTE_TRADE: 0, AUDIT_REACTOR_SKIP: 0, EXEC_TRADE_RESULT: 0}
         async for record in read_to_end(
@@ -174,6 +244,7 @@ class ReactorService(Service):
                 "results": counts[EXEC_TRADE_RESULT],
                 "open_exposure_usd": str(self.risk.open_exposure_usd),
                 "daily_pnl_usd": str(self.risk.daily_pnl_usd),
+                "halted": self.market.guard.halted_at is not None,
             },
         )
 
@@ -182,11 +253,95 @@ class ReactorService(Service):
         if isinstance(payload, ExecuteTradeV1):
             key = demand_key(envelope.venue, payload.quote_id)
             self.risk.record_command(key, payload.command_id, payload.notional_usd)
+            self._reserve(payload)
         elif isinstance(payload, ReactorSkipV1):
             self.risk.record_skip(demand_key(envelope.venue, payload.quote_id))
         elif isinstance(payload, TradeResultV1):
             at = payload.executed_at or envelope.observed_at
             self.risk.record_result(payload.command_id, payload.pnl_usd, at)
+
+    def _reserve(self, command: ExecuteTradeV1) -> None:
+        self.market.positions.record_command(
+            command.command_id,
+            command.asset_in,
+            command.amount_in,
+            command.asset_out,
+            command.amount_out,
+        )
+
+    def _fold_result(self, envelope: Envelope[Any], *, live: bool) -> None:
+        """Apply a result to inventory; live fills also feed the losing-fills breaker."""
+        result: TradeResultV1 = envelope.payload
+        filled = None
+        if result.status is TradeStatus.FILLED and result.amount_in and result.amount_out:
+            filled = legs(result.asset_in, result.amount_in, result.asset_out, result.amount_out)
+        at = result.executed_at or envelope.observed_at
+        positions = self.market.positions
+        if not positions.record_result(result.command_id, filled=filled, at=at) or not live:
+            return
+        if filled is None:
+            return
+        value = fill_pnl_usd(filled, self.market.prices)
+        if value is not None:
+            positions.mark(self.market.prices)
+            trip = self.market.guard.record_fill(
+                self.strategy.current, value, positions.daily_pnl_usd, self.clock()
+            )
+            self._trip(trip)
+
+    def _mark(self, now: datetime) -> None:
+        """Revalue inventory at the latest prices; the daily loss limit trips on the result."""
+        positions = self.market.positions
+        positions.roll(now)
+        positions.mark(self.market.prices)
+        self.risk.daily_pnl_usd = positions.daily_pnl_usd
+        strategy = self.strategy.current
+        self.market.guard.apply_reset(strategy, positions.daily_pnl_usd)
+        self._trip(self.market.guard.check_daily_loss(strategy, positions.daily_pnl_usd, now))
+
+    def _trip(self, trip: RiskTripV1 | None) -> None:
+        if trip is None:
+            return
+        RISK_TRIPS.labels(trip.limit.value).inc()
+        log.warning("risk limit tripped", extra={"limit": trip.limit.value, "detail": trip.detail})
+        envelope = make_envelope(trip, venue=self.name, observed_at=self.clock())
+        self._trips.append(Outgoing(AUDIT_RISK_TRIP, trip.limit.value, envelope))
+
+    async def _publish_trips(self) -> None:
+        trips, self._trips = self._trips, []
+        if trips:
+            await publish_all(self.producer, trips)
+
+    def _on_price(self, envelope: Envelope[Any]) -> None:
+        price: ReferencePriceV1 = envelope.payload
+        asset = AssetPrice(symbol=price.symbol, decimals=price.decimals, usd_price=price.usd_price)
+        if not self.bus_prices.update(price.asset_id, asset, envelope.observed_at):
+            return
+        now = self.clock()
+        strategy = self.strategy.current
+        if strategy.prices.source == "bus":
+            guard, positions = self.market.guard, self.market.positions
+            self._trip(
+                guard.record_price(
+                    strategy,
+                    price.asset_id,
+                    price.usd_price,
+                    envelope.observed_at,
+                    positions.daily_pnl_usd,
+                    now,
+                )
+            )
+            self._mark(now)
+        PRICES_HELD.set(len(self.bus_prices))
+
+    def _sync_price_source(self) -> None:
+        """Bus prices, or the strategy's static ones (re-read when the strategy changes)."""
+        strategy = self.strategy.current
+        if strategy is self._priced_by:
+            return
+        self._priced_by = strategy
+        static = strategy.prices.source == "static"
+        self.market.prices = PriceBook.from_strategy(strategy) if static else self.bus_prices
 
     async def on_assigned(self, partitions: set[TopicPartition]) -> None:
         log.info("partitions assigned", extra={"partitions": sorted(map(str, partitions))})
@@ -198,6 +353,7 @@ class ReactorService(Service):
         now = self.clock()
         if self.strategy.refresh():
             CONFIG_RELOADS.inc()
+        self._sync_price_source()
         self.risk.roll(now)
         outgoing: list[Outgoing] = []
         demands: list[ConsumerRecord] = []
@@ -213,6 +369,10 @@ class ReactorService(Service):
                     outgoing.append(self._reject(record, exc))
                     continue
                 self._fold(envelope)
+                self._fold_result(envelope, live=True)
+        self._mark(now)
+        outgoing.extend(self._trips)
+        self._trips = []
         for record in demands:
             outgoing.extend(self._decide(record, now))
         await publish_all(self.producer, outgoing)
@@ -229,18 +389,20 @@ class ReactorService(Service):
             DUPLICATES.inc()
             return []
         strategy = self.strategy.current
-        decision = decide(
+        decision = model_for(strategy).decide(
             payload,
             venue=demand.venue,
             demand_observed_at=demand.observed_at,
             strategy=strategy,
             risk=self.risk,
+            market=self.market,
             now=now,
         )
         DEMANDS.inc()
         if isinstance(decision, Trade):
             command = decision.command
             self.risk.record_command(key, command.command_id, command.notional_usd)
+            self._reserve(command)
             COMMANDS.inc()
             signed = _caused_by(demand, command, now)
             return [
@@ -274,6 +436,7 @@ class ReactorService(Service):
         limits = self.strategy.current.limits
         KILL_SWITCH.set(1 if limits.kill_switch else 0)
         DAILY_LOSS_LIMIT.set(float(limits.daily_loss_limit_usd))
+        INVENTORY_NOTIONAL.set(float(self.market.positions.gross_usd))
 
     def status(self) -> dict[str, Any]:
         if self.configmap is not None and not self.configmap.loaded:
@@ -297,6 +460,14 @@ class ReactorService(Service):
 
 
 _REBUILD_TYPES = (ExecuteTradeV1, ReactorSkipV1, TradeResultV1)
+
+
+def _stop_on_failure(task: asyncio.Task[None], stop: asyncio.Event) -> None:
+    # Without its price follower the reactor would only skip (stale prices): stop instead, so
+    # the failure is visible and the pod is restarted.
+    if not task.cancelled() and task.exception() is not None:
+        log.error("reference price follower failed; stopping", exc_info=task.exception())
+        stop.set()
 
 
 def _caused_by(demand: Envelope[Any], payload: P, now: datetime) -> Envelope[P]:

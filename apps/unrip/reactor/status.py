@@ -18,6 +18,11 @@ def kill_switch(strategy: Strategy, source: StrategyFile | StrategyConfigMap) ->
             f"forced on: {source.origin} not read for more than {source.max_staleness_s:g}s "
             "(the strategy source is unreachable)"
         )
+    elif source.rejected:
+        reason = (
+            f"forced on: the last edit of the strategy ({origin(source)}) is invalid; "
+            "fix it and apply it again"
+        )
     elif strategy.limits.kill_switch:
         reason = f"kill_switch: true in the strategy ({origin(source)})"
     else:

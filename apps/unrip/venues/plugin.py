@@ -26,6 +26,8 @@ class VenueConfigError(ValueError):
 class VenuePlugin:
     name: str
     streams: Mapping[str, Stream] = field(default_factory=dict)
+    # The stream hosted when none is named (a venue with several streams names its main one).
+    default_stream: str | None = None
     # Builds the execution adapter from the venue's own settings; raises VenueConfigError.
     execution: Callable[[], Venue] | None = None
     # Raw payload schemas this venue publishes (registered with the codec when loaded).
@@ -37,6 +39,7 @@ class VenuePlugin:
         """The named stream, or the venue's only one; ``VenueConfigError`` names the choices."""
         if name is None and len(self.streams) == 1:
             return next(iter(self.streams.values()))
+        name = self.default_stream if name is None else name
         if name is not None and name in self.streams:
             return self.streams[name]
         choices = ", ".join(sorted(self.streams)) or "none"

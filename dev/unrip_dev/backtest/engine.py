@@ -15,12 +15,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from unrip.contracts import ContractError, ExecuteTradeV1, SwapDemandV1, decode
+from unrip.contracts import ContractError, ExecuteTradeV1, ReferencePriceV1, SwapDemandV1, decode
 from unrip.executor.results import realised_pnl
-from unrip.reactor.decision import Skip, Trade, decide
+from unrip.reactor.decision import Market, Skip, Trade, decide
+from unrip.reactor.market import PriceBook
+from unrip.reactor.positions import Positions
 from unrip.reactor.risk import RiskState
-from unrip.reactor.strategy import Strategy
-from unrip.topics import NORM_SWAP_DEMAND, demand_key
+from unrip.reactor.strategy import AssetPrice, Strategy
+from unrip.topics import NORM_REFERENCE_PRICE, NORM_SWAP_DEMAND, demand_key
 from unrip.venues.base import OrderStatus, VenueOrder
 from unrip.venues.paper.book import PaperBook
 
@@ -71,8 +73,13 @@ def run_backtest(
     run = BacktestRun(strategy.strategy_id)
     book = PaperBook(":memory:", fill_probability=fill_probability)
     risk: RiskState | None = None
+    market: Market | None = None
+    bus_prices = PriceBook()  # the archive's reference prices, as the reactor follows them
     try:
         for record in records:
+            if record.topic == NORM_REFERENCE_PRICE:
+                _follow_price(bus_prices, record)
+                continue
             if record.topic != NORM_SWAP_DEMAND:
                 continue
             try:
@@ -84,6 +91,12 @@ def run_backtest(
             now = demand.ingested_at
             if risk is None:
                 risk = RiskState(day=now.date())
+            if market is None:
+                market = (
+                    Market.static(strategy, now)
+                    if strategy.prices.source == "static"
+                    else Market(bus_prices, Positions(day=now.date()))
+                )
             risk.roll(now)
             key = demand_key(demand.venue, payload.quote_id)
             if key in risk.decided:
@@ -95,6 +108,7 @@ def run_backtest(
                 demand_observed_at=demand.observed_at,
                 strategy=strategy,
                 risk=risk,
+                market=market,
                 now=now,
             )
             if isinstance(decision, Skip):
@@ -132,3 +146,14 @@ def _order(command: ExecuteTradeV1) -> VenueOrder:
         quote_validity_ms=command.quote_validity_ms,
         kind=command.kind,
     )
+
+
+def _follow_price(prices: PriceBook, record: ArchivedRecord) -> None:
+    """Keep the latest reference price per asset, as the reactor's price follower does."""
+    try:
+        envelope = decode(record.value, record.headers, accept=(ReferencePriceV1,))
+    except ContractError:
+        return
+    price: ReferencePriceV1 = envelope.payload
+    asset = AssetPrice(symbol=price.symbol, decimals=price.decimals, usd_price=price.usd_price)
+    prices.update(price.asset_id, asset, envelope.observed_at)

@@ -25,7 +25,9 @@ from datetime import timedelta
 from typing import Any
 
 from unrip.contracts import SwapDemandV1, utc_now
-from unrip.reactor.decision import Trade, decide
+from unrip.reactor.decision import Market, Trade, decide
+from unrip.reactor.market import PriceBook
+from unrip.reactor.positions import Positions
 from unrip.reactor.risk import RiskState
 from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, load_strategy
 from unrip.venues.near_intents.normalizer import normalize
@@ -75,6 +77,13 @@ def time_decisions(rounds: int) -> DecisionTiming:
     now = utc_now()
     observed = now - timedelta(milliseconds=2)
     risk = RiskState(day=now.date())
+    # Prices as the bus delivers them (observed just now, so the staleness checks run and
+    # pass) and the strategy's start balances: every check of a live decision is timed.
+    prices = PriceBook()
+    for asset_id, config in strategy.assets.items():
+        if config.price is not None:
+            prices.update(asset_id, config.price, now)
+    market = Market(prices, Positions(day=now.date()))
     gc.freeze()  # as runtime.service.serve does once a service is set up
     clock = time.perf_counter_ns
     trades: list[float] = []
@@ -91,6 +100,7 @@ def time_decisions(rounds: int) -> DecisionTiming:
                 demand_observed_at=observed,
                 strategy=strategy,
                 risk=risk,
+                market=market,
                 now=now,
             )
             elapsed_us = (clock() - started) / 1000

@@ -50,11 +50,15 @@ def write_bench_strategy(path: Path) -> Path:
     strategy = load_strategy(DEFAULT_STRATEGY_PATH)
     document = strategy.model_dump(mode="json")
     document["strategy_id"] = "bench"
+    document["prices"]["source"] = "static"  # the bench measures the pipeline, not a feed
     document["limits"] |= {
         "max_notional_usd": "1000000000",
         "max_open_exposure_usd": "1000000000000",
         "daily_loss_limit_usd": "1000000000",
+        "max_inventory_notional_usd": None,
     }
+    for asset in document["assets"].values():
+        asset |= {"start_balance": 10**40, "min_inventory": 0, "max_position": None}
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
 

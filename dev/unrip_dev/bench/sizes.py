@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from unrip.contracts import TradeStatus, encode, make_envelope, utc_now
 from unrip.executor.results import result_envelope
-from unrip.reactor.decision import Trade, decide
+from unrip.reactor.decision import Market, Trade, decide
 from unrip.reactor.risk import RiskState
 from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, load_strategy
 from unrip.venues.near_intents.normalizer import normalize
@@ -37,6 +37,7 @@ def hop_message_bytes() -> dict[str, int]:
             demand_observed_at=now,
             strategy=strategy,
             risk=RiskState(day=now.date()),
+            market=Market.static(strategy, now),
             now=now,
         )
         if not isinstance(decision, Trade):

@@ -46,6 +46,14 @@ def _principal(
 
 dlq = topics.dlq_topic
 
+# Topics the archiver keeps (its default UNRIP_ARCHIVER_TOPICS: raw.*, norm.*, cmd.*, exec.*,
+# audit.*), read from the catalogue so a new topic of those classes is granted with it.
+ARCHIVED: Final = tuple(
+    spec.name
+    for spec in topics.CATALOGUE
+    if spec.name.split(".", 1)[0] in {"raw", "norm", "cmd", "exec", "audit"}
+)
+
 PRINCIPALS: Final[tuple[Principal, ...]] = (
     # The venue's raw quotes, the demand derived from them, and the rejects of both.
     _principal(
@@ -56,13 +64,31 @@ PRINCIPALS: Final[tuple[Principal, ...]] = (
             dlq(topics.RAW_NEAR_INTENTS_QUOTE),
         ),
     ),
-    # Decides on demand (and learns outcomes from results); only it may write commands.
+    # The venue's token list (raw), the reference prices derived from it, its rejects.
+    _principal(
+        "ingest-prices",
+        produces=(
+            topics.RAW_NEAR_INTENTS_TOKENS,
+            topics.NORM_REFERENCE_PRICE,
+            dlq(topics.RAW_NEAR_INTENTS_TOKENS),
+        ),
+    ),
+    # Decides on demand (and learns outcomes from results and prices); only it may write
+    # commands. It rebuilds its risk state from its own outputs at start (no group).
     _principal(
         "reactor",
-        consumes=(topics.NORM_SWAP_DEMAND, topics.EXEC_TRADE_RESULT),
+        consumes=(
+            topics.NORM_SWAP_DEMAND,
+            topics.EXEC_TRADE_RESULT,
+            topics.NORM_REFERENCE_PRICE,
+            topics.CMD_EXECUTE_TRADE,
+            topics.AUDIT_REACTOR_SKIP,
+            topics.AUDIT_RISK_TRIP,
+        ),
         produces=(
             topics.CMD_EXECUTE_TRADE,
             topics.AUDIT_REACTOR_SKIP,
+            topics.AUDIT_RISK_TRIP,
             dlq(topics.NORM_SWAP_DEMAND),
             dlq(topics.EXEC_TRADE_RESULT),
         ),
@@ -92,6 +118,8 @@ PRINCIPALS: Final[tuple[Principal, ...]] = (
         produces=(dlq(topics.EXEC_TRADE_RESULT),),
         groups=("monitor",),
     ),
+    # Reads what it keeps; writes only to object storage, never to the bus.
+    _principal("archiver", consumes=ARCHIVED, groups=("archiver",)),
 )
 
 BY_SERVICE: Final = {principal.service: principal for principal in PRINCIPALS}

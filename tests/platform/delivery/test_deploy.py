@@ -26,6 +26,7 @@ TOKEN = "deployer-token-7f3a9c"
 CA = "-----BEGIN CERTIFICATE-----\nMIIBfakeCA\n-----END CERTIFICATE-----"
 WORKLOADS = {
     "deployment/ingest",
+    "deployment/ingest-prices",
     "deployment/reactor",
     "deployment/executor",
     "deployment/monitor",
@@ -135,7 +136,7 @@ def test_a_deploy_applies_the_pinned_image_and_waits_for_every_rollout(cluster: 
     assert waited == WORKLOADS
     apply = cluster.calls("apply")[0]
     assert "--server-side" in apply and "--field-manager=unrip-deploy" in apply
-    assert "6 workloads rolled out" in result.output
+    assert f"{len(WORKLOADS)} workloads rolled out" in result.output
 
 
 def test_the_deployer_token_reaches_kubectl_only_through_a_private_kubeconfig(

@@ -33,7 +33,9 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "paper-venue": PaperVenueSettings,
     "archiver": ArchiverSettings,
 }
-KAFKA_CLIENTS = {"ingest", "reactor", "executor", "monitor", "archiver"}
+KAFKA_CLIENTS = {"ingest", "ingest-prices", "reactor", "executor", "monitor", "archiver"}
+# Workloads that run a service under another name: the price ingest is the ingest service.
+RUNS_AS = {"ingest-prices": "ingest"}
 SECRETISH = ("JWT", "TOKEN", "PASSWORD", "SECRET", "SIGNING_KEY", "PRIVATE")
 
 
@@ -65,10 +67,10 @@ def test_every_service_runs_once_per_overlay_from_the_one_image(
 ) -> None:
     for overlay, manifests in rendered.items():
         services = {service_of(w): w for w in app_workloads(manifests)}
-        assert set(services) == set(SERVICES), overlay
+        assert set(services) == set(SERVICES) | set(RUNS_AS), overlay
         for name, workload in services.items():
             (main,) = containers(workload, init=False)
-            assert main["args"] == [name]  # the command picks the service
+            assert main["args"] == [RUNS_AS.get(name, name)]  # the command picks the service
             assert main["image"] == checks.PLACEHOLDER_IMAGE
             assert all(c["image"] == checks.PLACEHOLDER_IMAGE for c in containers(workload))
 
@@ -268,6 +270,20 @@ def test_the_ingest_reads_the_relay_in_production_and_a_recording_locally(
     assert local["UNRIP_INGEST_SOURCE"] == "file" and "UNRIP_NEAR_INTENTS_JWT" not in local
 
 
+def test_the_price_ingest_polls_1click_in_production_and_replays_a_path_locally(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    for overlay, source in ((names.OVERLAY_PRODUCTION, "live"), (names.OVERLAY_LOCAL, "file")):
+        workload = by_name(rendered[overlay], "Deployment", "ingest-prices")
+        (main,) = containers(workload, init=False)
+        values = env(main)
+        assert values["UNRIP_INGEST_VENUE"] == "near_intents", overlay
+        assert values["UNRIP_INGEST_STREAM"] == "prices", overlay
+        assert values["UNRIP_INGEST_SOURCE"] == source, overlay
+        # The endpoint is public: no Secret reaches this pod.
+        assert not [v for v in values.values() if isinstance(v, dict) and "secretKeyRef" in v]
+
+
 def test_the_strategy_is_a_stable_configmap_only_the_reactor_may_read(
     rendered: dict[str, list[Manifest]],
 ) -> None:
@@ -349,6 +365,7 @@ def test_network_policies_allow_only_the_documented_flows(
     executor_pods = str([("app.kubernetes.io/name", "executor")])
     expected_egress = {
         "ingest": {(443, "ip:0.0.0.0/0")},
+        "ingest-prices": {(443, "ip:0.0.0.0/0")},
         "reactor": {(443, "ip:10.43.0.1/32"), (6443, "ip:10.0.1.10/32")},
         "executor": {(8080, venue_pods)},
         "monitor": set(),
@@ -364,9 +381,14 @@ def test_network_policies_allow_only_the_documented_flows(
         else:
             assert egress == set(), name
             assert ingress == {(8080, executor_pods), (8080, scraper)}, name
-    ingest = by_name(rendered[names.OVERLAY_PRODUCTION], "Deployment", "ingest")
-    assert ingest["spec"]["template"]["metadata"]["labels"][names.VENUE_EGRESS_LABEL] == "true"
-    others = [w for w in app_workloads(rendered[names.OVERLAY_PRODUCTION]) if w is not ingest]
+    ingests = [
+        by_name(rendered[names.OVERLAY_PRODUCTION], "Deployment", name)
+        for name in ("ingest", "ingest-prices")
+    ]
+    for ingest in ingests:
+        labels = ingest["spec"]["template"]["metadata"]["labels"]
+        assert labels[names.VENUE_EGRESS_LABEL] == "true"
+    others = [w for w in app_workloads(rendered[names.OVERLAY_PRODUCTION]) if w not in ingests]
     assert all(
         names.VENUE_EGRESS_LABEL not in w["spec"]["template"]["metadata"]["labels"] for w in others
     )

@@ -53,7 +53,7 @@ def test_prometheus_scrapes_apps_redpanda_forgejo_and_the_node() -> None:
     apps = jobs["apps"]
     assert apps["kubernetes_sd_configs"][0]["namespaces"]["names"] == [names.NAMESPACE_APPS]
     keep = {r["regex"] for r in apps["relabel_configs"] if r.get("action") == "keep"}
-    assert keep == {"ingest|reactor|executor|monitor|paper-venue|archiver", "8080"}
+    assert keep == {"ingest|ingest-prices|reactor|executor|monitor|paper-venue|archiver", "8080"}
     assert jobs["redpanda"]["metrics_path"] == "/public_metrics"
     # No kubelet scrape: pods never reach a node's 10250 (docs/security.md).
     assert not any("kubelet" in name for name in jobs)

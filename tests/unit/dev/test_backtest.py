@@ -14,7 +14,11 @@ from unrip_dev.backtest.report import render_html
 from tests.factories import demand, envelope_of
 
 T0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
+# The recordings here carry no reference prices: the strategy's own (static) prices.
 STRATEGY = load_strategy(DEFAULT_STRATEGY_PATH)
+STRATEGY = STRATEGY.model_copy(
+    update={"prices": STRATEGY.prices.model_copy(update={"source": "static"})}
+)
 
 
 def recorded(count: int, *, repeat_first: bool = False) -> list[ArchivedRecord]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from unrip.contracts import SkipReason
 from unrip.contracts.ids import client_order_id_for, command_id_for
-from unrip.reactor.decision import Skip, Trade, decide
+from unrip.reactor.decision import Market, Skip, Trade, decide
 from unrip.reactor.risk import RiskState
 from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, Strategy, load_strategy
 
@@ -26,13 +26,19 @@ def with_limits(strategy: Strategy, **limits: object) -> Strategy:
     return strategy.model_copy(update={"limits": strategy.limits.model_copy(update=limits)})
 
 
-def run(strategy: Strategy, risk: RiskState | None = None, **demand_args: object) -> Trade | Skip:
+def run(
+    strategy: Strategy,
+    risk: RiskState | None = None,
+    market: Market | None = None,
+    **demand_args: object,
+) -> Trade | Skip:
     return decide(
         demand(now=NOW, **demand_args),  # type: ignore[arg-type]
         venue=VENUE,
         demand_observed_at=NOW,
         strategy=strategy,
         risk=risk or RiskState(day=NOW.date()),
+        market=market or Market.static(strategy, NOW),
         now=NOW,
     )
 

@@ -68,7 +68,11 @@ def test_invalid_strategies_are_rejected_with_the_field_named(edit, message) -> 
         parse_strategy(edit(DEFAULT_STRATEGY_PATH.read_text()), "strategy.yaml")
 
 
-def test_strategy_file_reloads_and_keeps_the_last_good_one(tmp_path: Path) -> None:
+def killed(live: StrategyFile) -> bool:
+    return live.current.limits.kill_switch
+
+
+def test_strategy_file_reloads_and_a_broken_edit_fails_closed(tmp_path: Path) -> None:
     path = tmp_path / "strategy.yaml"
     text = DEFAULT_STRATEGY_PATH.read_text()
     path.write_text(text)
@@ -80,10 +84,23 @@ def test_strategy_file_reloads_and_keeps_the_last_good_one(tmp_path: Path) -> No
     os.utime(path, ns=(1, 1))  # a distinct mtime even on coarse filesystems
     assert live.refresh(clock + 0.5) is False  # not polled again within the interval
     assert live.refresh(clock + 1.0) is True
-    assert live.current.limits.kill_switch is True
+    assert killed(live)
 
-    path.write_text("limits: [")  # a broken edit
+    path.write_text(text)  # kill switch off again
     os.utime(path, ns=(2, 2))
-    assert live.refresh(clock + 2.0) is False
-    assert live.current.limits.kill_switch is True
+    assert live.refresh(clock + 2.0) is True
+    assert not killed(live)
+
+    path.write_text("limits: [")  # a broken edit: stop trading rather than keep going
+    os.utime(path, ns=(3, 3))
+    assert live.refresh(clock + 3.0) is True
+    assert killed(live)
+    assert live.current.spread_bps == 30  # the last good strategy stays loaded
     assert live.errors == 1
+    path.unlink()  # an unreadable file stays closed
+    assert live.refresh(clock + 4.0) is False
+    assert killed(live)
+
+    path.write_text(text)  # a valid edit reopens
+    assert live.refresh(clock + 5.0) is True
+    assert not killed(live)

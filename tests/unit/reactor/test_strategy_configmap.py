@@ -190,19 +190,24 @@ async def test_the_poller_forces_the_kill_switch_with_no_batch_arriving(
     assert kill_switch(live) is True
 
 
-async def test_a_broken_edit_keeps_the_last_good_strategy(
+async def test_a_broken_edit_turns_the_kill_switch_on_until_a_valid_one(
     api: FakeApiServer, credentials: Path
 ) -> None:
     live = await live_strategy(api, credentials)
     api.apply({"strategy.yaml": "limits: ["})
     await live.poll_once(now=1.0)
-    assert live.refresh(now=1.0) is False
-    assert live.current.spread_bps == 30
+    assert live.refresh(now=1.0) is True  # fail closed: the operator meant to change it
+    assert kill_switch(live) is True
+    assert live.current.spread_bps == 30  # the last good strategy, emitting nothing
     assert live.errors == 1
-    api.apply({"other-key": GOOD})  # the key itself removed
+    api.apply({"other-key": GOOD})  # the key itself removed: still closed
     await live.poll_once(now=2.0)
     assert live.refresh(now=2.0) is False
-    assert live.errors == 2
+    assert kill_switch(live) is True and live.errors == 2
+    api.apply({"strategy.yaml": GOOD.replace("spread_bps: 30", "spread_bps: 40")})
+    await live.poll_once(now=3.0)
+    assert live.refresh(now=3.0) is True
+    assert kill_switch(live) is False and live.current.spread_bps == 40
 
 
 async def test_an_unreachable_api_keeps_the_strategy_then_fails_closed(

@@ -20,6 +20,7 @@ from unrip.venues.near_intents.quote_response import SolverIdentity
 
 ENV_PREFIX: Final = "UNRIP_NEAR_INTENTS_"
 DEFAULT_RELAY_URL: Final = "wss://solver-relay-v2.chaindefuser.com/ws"
+DEFAULT_TOKENS_URL: Final = "https://1click.chaindefuser.com/v0/tokens"
 
 
 class MissingCredentialsError(RuntimeError):
@@ -50,6 +51,11 @@ class NearIntentsSettings(BaseSettings):
     reconnect_max_s: float = Field(default=30.0, gt=0)
     request_timeout_s: float = Field(default=2.0, gt=0)
     settle_grace_ms: int = Field(default=10_000, ge=0)
+    # The price stream: 1Click's public token list, polled; changes published at once, and
+    # every asset again after price_heartbeat_s without a change (staleness stays visible).
+    tokens_url: str = DEFAULT_TOKENS_URL
+    price_poll_interval_s: float = Field(default=5.0, gt=0)
+    price_heartbeat_s: float = Field(default=30.0, gt=0)
 
     @field_validator("subscriptions", "tokens", mode="before")
     @classmethod

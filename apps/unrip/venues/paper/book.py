@@ -3,7 +3,9 @@
 Like a real venue it executes a client order id at most once and answers "what happened to
 this order?". It also logs every submission, duplicates included, so tests can tell the
 executor's own idempotency (no duplicate submissions) from the venue's fencing (duplicates
-refused).
+refused). With a price path (``unrip.venues.paper.market``) whether an order fills depends on
+how off-market it is in the taker's favour (adverse selection); fills are always at the
+quoted amounts. Without one, a fixed share of orders fills.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from unrip.venues.base import OrderStatus, VenueOrder, VenueOutcome
+from unrip.venues.paper.market import PricePath, fill_probability
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -57,6 +60,7 @@ class PaperBook:
         self,
         path: Path | str,
         fill_probability: float = 0.85,
+        market: PricePath | None = None,
         *,
         synchronous: Literal["NORMAL", "FULL"] = "FULL",
     ) -> None:
@@ -65,6 +69,7 @@ class PaperBook:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError("synchronous must be NORMAL or FULL")
         self.fill_probability = fill_probability
+        self.market = market
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -76,10 +81,15 @@ class PaperBook:
         with self._lock:
             self._db.close()
 
-    def _takes(self, client_order_id: str) -> bool:
-        # Deterministic per order, so a rerun of the same feed gives the same fills.
-        digest = hashlib.sha256(client_order_id.encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64 < self.fill_probability
+    def _takes(self, order: VenueOrder, now: datetime) -> bool:
+        # Deterministic per order (and price), so a rerun of the same feed gives the same fills.
+        digest = hashlib.sha256(order.client_order_id.encode()).digest()
+        chance = self.fill_probability
+        if self.market is not None:
+            edge = self.market.taker_edge_bps(order, now)
+            if edge is not None:
+                chance = fill_probability(edge, base=self.fill_probability)
+        return int.from_bytes(digest[:8], "big") / 2**64 < chance
 
     def submit(
         self, orders: Sequence[VenueOrder], now: datetime | None = None
@@ -134,7 +144,7 @@ class PaperBook:
                 venue_reference=reference,
                 reason="deadline passed before the order reached the venue",
             )
-        if not self._takes(order.client_order_id):
+        if not self._takes(order, now):
             return VenueOutcome(
                 client_order_id=order.client_order_id,
                 status=OrderStatus.NOT_FILLED,

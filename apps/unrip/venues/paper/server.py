@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from prometheus_client import Counter
 from pydantic import Field
 
+from unrip.contracts.envelope import UtcDatetime, utc_now
 from unrip.runtime.service import Service
 from unrip.runtime.settings import ServiceSettings
 from unrip.venues.paper.api import (
@@ -21,6 +23,7 @@ from unrip.venues.paper.api import (
     SubmitResponse,
 )
 from unrip.venues.paper.book import PaperBook
+from unrip.venues.paper.market import PricePath
 
 ORDERS = Counter("unrip_paper_orders_total", "Orders executed by the paper venue", ["status"])
 DUPLICATE_SUBMISSIONS = Counter(
@@ -37,6 +40,13 @@ class PaperVenueSettings(ServiceSettings):
     # which on a busy disk made the venue call the executor's slowest step
     # (docs/benchmarks.md). A paper venue lives and dies with its machine either way.
     paper_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    # A recorded price path (token-list feed) driving fills: off-market quotes in the taker's
+    # favour fill more often. Unset: a fixed fill probability.
+    paper_price_path: Path | None = None
+    # When the path's t=0 was on the wall clock (default: the venue's start), and how far
+    # ahead of it takers see.
+    paper_price_path_started_at: UtcDatetime | None = None
+    paper_taker_lead_s: float = Field(default=3.0, ge=0)
 
 
 class PaperVenueService(Service):
@@ -51,6 +61,13 @@ class PaperVenueService(Service):
             settings.paper_fill_probability,
             synchronous=settings.paper_synchronous,
         )
+        market = None
+        if settings.paper_price_path is not None:
+            started: datetime = settings.paper_price_path_started_at or utc_now()
+            market = PricePath(
+                settings.paper_price_path, started_at=started, lead_s=settings.paper_taker_lead_s
+            )
+        self.book = PaperBook(settings.paper_db_path, settings.paper_fill_probability, market)
 
     async def run(self, stop: asyncio.Event) -> None:
         self.health.started()

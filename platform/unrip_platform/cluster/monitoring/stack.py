@@ -59,7 +59,15 @@ APP_METRICS_PORT: Final = 8080
 # The apps' NetworkPolicies admit scrapes from pods with this label (manifests/base/common).
 SCRAPER_LABEL: Final = "unrip.io/metrics-scraper"
 # The apps Prometheus scrapes (namespace apps, label app.kubernetes.io/name).
-APPS: Final = ("ingest", "reactor", "executor", "monitor", "paper-venue", "archiver")
+APPS: Final = (
+    "ingest",
+    "ingest-prices",
+    "reactor",
+    "executor",
+    "monitor",
+    "paper-venue",
+    "archiver",
+)
 NOBODY: Final = 65534  # the Prometheus images' and kube-state-metrics' user
 GRAFANA_UID: Final = 472  # the Grafana image's user
 # Prometheus keeps at most this share of its claim (size-based retention): the WAL and
