@@ -12,6 +12,7 @@ from typing import Any
 from unrip.contracts import (
     ContractError,
     DeadLetterV1,
+    DeadLetterV2,
     ExecuteTradeV1,
     ReactorSkipV1,
     SwapDemandV1,
@@ -115,7 +116,7 @@ async def tally_bus(bootstrap_servers: str) -> Tally:
             tally.result_records += 1
             tally.results[payload.command_id].add(envelope.event_id)
             tally.result_status[payload.command_id] = payload.status.value
-        elif isinstance(payload, DeadLetterV1):
+        elif isinstance(payload, DeadLetterV1 | DeadLetterV2):
             tally.dead_letters[record.topic] += 1
             tally.dead_letter_reasons[payload.reason_code] += 1
     return tally

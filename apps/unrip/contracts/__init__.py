@@ -4,6 +4,7 @@ from unrip.contracts.codec import ContractError, decode, encode, register, regis
 from unrip.contracts.envelope import Envelope, Payload, Schema, make_envelope, utc_now
 from unrip.contracts.payloads import (
     DeadLetterV1,
+    DeadLetterV2,
     ExecuteTradeV1,
     LedgerEntryV1,
     LedgerState,
@@ -21,6 +22,7 @@ from unrip.contracts.payloads import (
 __all__ = [
     "ContractError",
     "DeadLetterV1",
+    "DeadLetterV2",
     "Envelope",
     "ExecuteTradeV1",
     "LedgerEntryV1",

@@ -1,7 +1,11 @@
 """Wire codec: JSON envelopes with routing headers, and the schema registry.
 
 A consumer never crashes on a bad record: ``decode`` raises ``ContractError`` with a reason
-code, and the consumer sends the record to its DLQ and moves on.
+code, and the consumer sends the record to its DLQ and moves on. That holds for hostile
+records too: a value larger than ``MAX_RECORD_BYTES`` is refused before parsing
+(``too_large``), JSON nested deeper than the parsers can follow (``[`` x 100,000 makes the
+standard library raise RecursionError) is ``too_deep``, and anything else a parser or a
+validator throws is ``undecodable``: nothing but ``ContractError`` leaves ``decode``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pydantic import ValidationError
 from unrip.contracts.envelope import Envelope, Payload
 from unrip.contracts.payloads import (
     DeadLetterV1,
+    DeadLetterV2,
     ExecuteTradeV1,
     LedgerEntryV1,
     ReactorSkipV1,
@@ -23,6 +28,10 @@ from unrip.contracts.payloads import (
 )
 
 Headers = Sequence[tuple[str, bytes]]
+
+# The broker's default record limit (message.max.bytes, 1 MiB): nothing larger can have been
+# produced by unrip, and nothing larger is worth parsing.
+MAX_RECORD_BYTES: Final = 1 << 20
 
 _REGISTRY: dict[tuple[str, int], type[Payload]] = {}
 
@@ -44,6 +53,7 @@ register(
     ReactorSkipV1,
     LedgerEntryV1,
     DeadLetterV1,
+    DeadLetterV2,
 )
 
 
@@ -101,6 +111,21 @@ def decode(
     """Parse and validate one record; ``accept`` limits the payload classes a consumer takes."""
     if not value:
         raise ContractError("empty", "record has no value")
+    if len(value) > MAX_RECORD_BYTES:
+        raise ContractError("too_large", f"{len(value)} bytes > {MAX_RECORD_BYTES}")
+    try:
+        return _decode(value, headers, accept)
+    except ContractError:
+        raise
+    except RecursionError:
+        raise ContractError("too_deep", "JSON nested deeper than the parser follows") from None
+    except Exception as exc:  # a parser or validator bug must not become a consumer crash
+        raise ContractError("undecodable", f"{type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+def _decode(
+    value: bytes, headers: Headers | None, accept: Iterable[type[Payload]] | None
+) -> Envelope[Any]:
     event_type, version, body = _identify(value, headers)
     payload_type = _REGISTRY.get((event_type, version))
     if payload_type is None:

@@ -1,9 +1,10 @@
 """What the executor does with a batch of commands: pure decisions, no I/O, no clock reads.
 
-``Planner.classify`` sorts each record (docs/executor.md, step 1): invalid -> DLQ; already
-final in the ledger -> re-publish the stored result (never execute again); left ``executing``
-by a crash -> reconcile with the venue; past its deadline -> ``failed``/expired; otherwise
-new, to execute. ``reconcile`` and ``finish`` turn venue answers into final ledger entries
+``Planner.classify`` sorts each record (docs/executor.md, step 1): invalid, keyed by anything
+but its ``command_id`` or on a partition its id does not map to, or failing in any way -> DLQ;
+already final in the ledger -> re-publish the stored result (never execute again); left
+``executing`` by a crash -> reconcile with the venue; past its deadline -> ``failed``/expired;
+otherwise new, to execute. ``reconcile`` and ``finish`` turn venue answers into final ledger entries
 and results. The service does the I/O around it, in the order the protocol demands.
 """
 
@@ -17,7 +18,6 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from unrip.contracts import (
-    ContractError,
     Envelope,
     ExecuteTradeV1,
     LedgerEntryV1,
@@ -30,9 +30,10 @@ from unrip.executor import states
 from unrip.executor.ledger import Kept, Settled
 from unrip.executor.metrics import DUPLICATES, EXECUTED, FENCED, OUTCOMES, RECONCILED
 from unrip.executor.results import from_outcome, result_envelope
-from unrip.runtime.dlq import dead_letter_record
+from unrip.runtime.dlq import dead_letter_record, failed_record
 from unrip.runtime.kafka import Outgoing
-from unrip.topics import EXEC_TRADE_RESULT
+from unrip.runtime.partitioning import partition_for
+from unrip.topics import EXEC_TRADE_RESULT, EXECUTION_PARTITIONS
 from unrip.venues.base import VenueOrder, VenueOutcome
 
 
@@ -84,19 +85,36 @@ class Planner:
     execution_venue: str
     ledger: Callable[[int, str], Kept | None]  # the command's latest ledger record
 
+    # Partitions of cmd.execute_trade (and of the ledger, co-partitioned with it).
+    command_partitions: int = EXECUTION_PARTITIONS
+
     def classify(
         self, plan: BatchPlan, partition: int, record: ConsumerRecord, now: datetime
     ) -> None:
+        """Sort one record into the plan; any failure of one record is its dead letter."""
         try:
-            envelope = decode(record.value, record.headers, accept=(ExecuteTradeV1,))
-        except ContractError as exc:
+            self._classify(plan, partition, record, now)
+        except Exception as exc:  # never a crash loop on the partition
+            plan.outgoing.append(failed_record(record, exc, consumer="executor"))
+
+    def _classify(
+        self, plan: BatchPlan, partition: int, record: ConsumerRecord, now: datetime
+    ) -> None:
+        envelope = decode(record.value, record.headers, accept=(ExecuteTradeV1,))
+        command: ExecuteTradeV1 = envelope.payload
+        misplaced = self._misplaced(record, partition, command.command_id)
+        if misplaced is not None:
+            code, detail = misplaced
             plan.outgoing.append(
                 dead_letter_record(
-                    record, reason_code=exc.code, detail=exc.detail, consumer="executor"
+                    record,
+                    reason_code=code,
+                    detail=detail,
+                    consumer="executor",
+                    venue=envelope.venue,
                 )
             )
             return
-        command: ExecuteTradeV1 = envelope.payload
         if command.client_order_id != client_order_id_for(command.command_id):
             plan.outgoing.append(
                 dead_letter_record(
@@ -129,6 +147,21 @@ class Planner:
             return
         executing = states.advance(entry, LedgerState.EXECUTING, at=now, by=self.instance_id)
         plan.to_execute.append(Command(partition, executing))
+
+    def _misplaced(
+        self, record: ConsumerRecord, partition: int, command_id: str
+    ) -> tuple[str, str] | None:
+        # A command is checked against the ledger of its own partition only: keyed by
+        # anything else, or on another partition, it could be executed twice.
+        if record.key != command_id.encode():
+            return "key_mismatch", "record key is not the command_id"
+        expected = partition_for(command_id, self.command_partitions)
+        if partition != expected:
+            return "partition_mismatch", (
+                f"on partition {partition}, but its command_id maps to {expected} "
+                f"of {self.command_partitions}"
+            )
+        return None
 
     def reconcile(self, plan: BatchPlan, found: Mapping[str, VenueOutcome], now: datetime) -> None:
         """Leftover ``executing`` commands: the venue's answer if it has one, else expire or

@@ -21,7 +21,7 @@ from unrip.contracts import (
 )
 from unrip.monitor.stats import PipelineStats
 from unrip.runtime.consumer import Batch, ConsumerLoop
-from unrip.runtime.dlq import dead_letter_record
+from unrip.runtime.dlq import failed_record
 from unrip.runtime.kafka import make_consumer, make_producer, publish_all
 from unrip.runtime.service import Service
 from unrip.runtime.settings import ServiceSettings
@@ -102,13 +102,11 @@ class MonitorService(Service):
                     continue
                 try:
                     self._observe(record, now)
-                except ContractError as exc:
-                    if tp.topic == EXEC_TRADE_RESULT:
-                        rejects.append(
-                            dead_letter_record(
-                                record, reason_code=exc.code, detail=exc.detail, consumer="monitor"
-                            )
-                        )
+                except Exception as exc:  # one bad record is a dead letter, never a crash
+                    # Only results are the monitor's own input; the other stages' consumers
+                    # dead-letter their topics' bad records themselves.
+                    if tp.topic == EXEC_TRADE_RESULT or not isinstance(exc, ContractError):
+                        rejects.append(failed_record(record, exc, consumer="monitor"))
         await publish_all(self.producer, rejects)
 
     def _observe(self, record: ConsumerRecord, now: datetime) -> None:

@@ -34,7 +34,7 @@ from unrip.reactor.decision import Skip, Trade, decide
 from unrip.reactor.risk import RiskState
 from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, StrategyFile
 from unrip.runtime.consumer import Batch, ConsumerLoop
-from unrip.runtime.dlq import dead_letter_record
+from unrip.runtime.dlq import failed_record
 from unrip.runtime.kafka import Outgoing, make_consumer, make_producer, publish_all
 from unrip.runtime.replay import read_to_end
 from unrip.runtime.service import Service
@@ -193,21 +193,19 @@ class ReactorService(Service):
                 continue
             for record in records:
                 try:
-                    envelope = decode(record.value, record.headers, accept=(TradeResultV1,))
-                except ContractError as exc:
-                    outgoing.append(self._reject(record, exc))
-                    continue
-                self._fold(envelope)
+                    self._fold(decode(record.value, record.headers, accept=(TradeResultV1,)))
+                except Exception as exc:  # one bad record is a dead letter, never a crash
+                    outgoing.append(failed_record(record, exc, consumer="reactor"))
         for record in demands:
-            outgoing.extend(self._decide(record, now))
+            try:
+                outgoing.extend(self._decide(record, now))
+            except Exception as exc:
+                outgoing.append(failed_record(record, exc, consumer="reactor"))
         await publish_all(self.producer, outgoing)
         self._update_gauges()
 
     def _decide(self, record: ConsumerRecord, now: datetime) -> list[Outgoing]:
-        try:
-            demand = decode(record.value, record.headers, accept=(SwapDemandV1,))
-        except ContractError as exc:
-            return [self._reject(record, exc)]
+        demand = decode(record.value, record.headers, accept=(SwapDemandV1,))
         payload: SwapDemandV1 = demand.payload
         key = demand_key(demand.venue, payload.quote_id)
         if key in self.risk.decided:
@@ -241,11 +239,6 @@ class ReactorService(Service):
             strategy_id=strategy.strategy_id,
         )
         return [Outgoing(AUDIT_REACTOR_SKIP, key, _caused_by(demand, skip, now))]
-
-    def _reject(self, record: ConsumerRecord, exc: ContractError) -> Outgoing:
-        return dead_letter_record(
-            record, reason_code=exc.code, detail=exc.detail, consumer="reactor"
-        )
 
     def _update_gauges(self) -> None:
         OPEN_EXPOSURE.set(float(self.risk.open_exposure_usd))
