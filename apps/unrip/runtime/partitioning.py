@@ -14,4 +14,4 @@ def partition_for(key: str | bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (Java client, aiokafka, librdkafka's
     ``murmur2_random``) writes ``key`` to, among ``partitions``."""
     data = key.encode() if isinstance(key, str) else key
-    return (murmur2(data) & 0x7FFFFFFF) % partitions
+    return int(murmur2(data) & 0x7FFFFFFF) % partitions
