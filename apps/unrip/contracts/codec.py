@@ -22,6 +22,7 @@ from unrip.contracts.payloads import (
     DeadLetterV2,
     ExecuteTradeV1,
     LedgerEntryV1,
+    MonitorStateV1,
     ReactorSkipV1,
     SwapDemandV1,
     TradeResultV1,
@@ -52,6 +53,7 @@ register(
     TradeResultV1,
     ReactorSkipV1,
     LedgerEntryV1,
+    MonitorStateV1,
     DeadLetterV1,
     DeadLetterV2,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
 
@@ -235,6 +235,21 @@ class LedgerEntryV1(Payload):
     correlation_id: Id | None = None
     command: ExecuteTradeV1 | None = Field(default=None, description="absent for rejects")
     result_json: str | None = Field(default=None, description="the stored result envelope")
+
+
+class MonitorStateV1(Payload):
+    """The monitor's counts and the input positions they cover (compacted by group id).
+
+    Written before the monitor commits its offsets, so a restarted monitor loads the counts
+    and resumes every partition exactly where they end: nothing counted twice or missed.
+    """
+
+    EVENT_TYPE = "monitor_state"
+    SCHEMA_VERSION = 1
+
+    group_id: Id
+    stats: dict[str, Any] = Field(description="unrip.monitor.stats.PipelineStats.to_state()")
+    offsets: dict[str, int] = Field(description='"topic:partition" -> next offset covered')
 
 
 # --- dlq.* -------------------------------------------------------------------------------

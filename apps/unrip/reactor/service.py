@@ -39,6 +39,7 @@ from unrip.runtime.kafka import Outgoing, make_consumer, make_producer, publish_
 from unrip.runtime.replay import read_to_end
 from unrip.runtime.service import Service
 from unrip.runtime.settings import ServiceSettings
+from unrip.runtime.window import KeyWindow
 from unrip.topics import (
     AUDIT_REACTOR_SKIP,
     CMD_EXECUTE_TRADE,
@@ -74,6 +75,11 @@ class ReactorSettings(ServiceSettings):
     # The risk state is rebuilt from this long before the start of the UTC day, so demands
     # decided just before midnight are still recognised as decided.
     reactor_rebuild_margin_s: int = Field(default=3600, ge=0)
+    # The de-duplication window of decided demands (unrip.runtime.window): a key is kept this
+    # long, and at most this many (~250 B each: 200k is ~50 MiB of the 384 Mi limit). Demand
+    # deadlines are seconds, so an hour is far more than a redelivery can need.
+    reactor_decided_window_s: float = Field(default=3600.0, gt=0)
+    reactor_decided_max_keys: int = Field(default=200_000, ge=1)
 
 
 class ReactorService(Service):
@@ -97,7 +103,13 @@ class ReactorService(Service):
             self.strategy = self.configmap
         else:
             self.strategy = StrategyFile(settings.reactor_strategy_file)
-        self.risk = RiskState(day=utc_now().date())
+        self.risk = RiskState(
+            day=utc_now().date(),
+            decided=KeyWindow(
+                ttl_s=settings.reactor_decided_window_s,
+                max_keys=settings.reactor_decided_max_keys,
+            ),
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         # aiokafka clients bind to the running loop, so they are made here, not in __init__.
