@@ -283,3 +283,36 @@ def bench(
 
 
 # --- end bench ---------------------------------------------------------------------------------
+
+
+@task(
+    help={
+        "demands": "distinct demands to feed (default: a day at ~20/s, 1.7 M)",
+        "rate": "demands per second to replay them at (the pipeline sustains ~450-500/s)",
+        "json": "print the report as one JSON object on the last line of stdout",
+        "bootstrap_servers": "use this Kafka/Redpanda instead of the embedded broker",
+        "max_minutes": "stop feeding after this many minutes even short of --demands",
+    }
+)
+def soak(
+    c: Context,
+    demands: int = 1_700_000,
+    rate: str = "400",
+    json: bool = True,
+    bootstrap_servers: str | None = None,
+    max_minutes: str = "",
+) -> None:
+    """A compressed day with hostile input and a restart of each service: flat memory, no loss."""
+    import json as json_module
+
+    from unrip_dev.soak.run import SoakOptions, run_soak
+
+    report = run_soak(
+        SoakOptions(demands=demands, rate_per_s=float(rate), bootstrap_servers=bootstrap_servers)
+    )
+    for event in report.pop("events"):
+        print(event, file=sys.stderr)
+    if json:
+        print(json_module.dumps(report, sort_keys=True))
+    if not report["ok"]:
+        raise SystemExit(1)
