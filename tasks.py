@@ -308,10 +308,14 @@ def soak(
     from unrip_dev.soak.run import SoakOptions, run_soak
 
     report = run_soak(
-        SoakOptions(demands=demands, rate_per_s=float(rate), bootstrap_servers=bootstrap_servers)
+        SoakOptions(
+            demands=demands,
+            rate_per_s=float(rate),
+            bootstrap_servers=bootstrap_servers,
+            max_feed_s=float(max_minutes) * 60 if max_minutes else None,
+        )
     )
-    for event in report.pop("events"):
-        print(event, file=sys.stderr)
+    report.pop("events")  # already printed to stderr as they happened
     if json:
         print(json_module.dumps(report, sort_keys=True))
     if not report["ok"]:

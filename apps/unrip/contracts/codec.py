@@ -33,6 +33,7 @@ Headers = Sequence[tuple[str, bytes]]
 # The broker's default record limit (message.max.bytes, 1 MiB): nothing larger can have been
 # produced by unrip, and nothing larger is worth parsing.
 MAX_RECORD_BYTES: Final = 1 << 20
+MAX_DETAIL_CHARS: Final = 1000
 
 _REGISTRY: dict[tuple[str, int], type[Payload]] = {}
 
@@ -64,9 +65,14 @@ def registered() -> dict[tuple[str, int], type[Payload]]:
 
 
 class ContractError(ValueError):
-    """A record that does not satisfy the contract; ``code`` is stable, ``detail`` is prose."""
+    """A record that does not satisfy the contract; ``code`` is stable, ``detail`` is prose.
+
+    The detail is cut to ``MAX_DETAIL_CHARS``: it quotes the record, which may be hostile.
+    """
 
     def __init__(self, code: str, detail: str) -> None:
+        if len(detail) > MAX_DETAIL_CHARS:
+            detail = f"{detail[:MAX_DETAIL_CHARS]}...(+{len(detail) - MAX_DETAIL_CHARS} chars)"
         super().__init__(f"{code}: {detail}")
         self.code: Final = code
         self.detail: Final = detail

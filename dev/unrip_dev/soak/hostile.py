@@ -7,6 +7,7 @@ block a partition or stop an executor.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -137,10 +138,14 @@ def unreadable_ledger_record() -> BusRecord:
 
 async def send(producer: AIOKafkaProducer, records: list[BusRecord]) -> None:
     for record in records:
-        await producer.send_and_wait(
-            record.topic,
-            value=record.value,
-            key=record.key,
-            partition=record.partition,
-            headers=list(record.headers),
-        )
+        await asyncio.wait_for(_send(producer, record), 60)
+
+
+async def _send(producer: AIOKafkaProducer, record: BusRecord) -> None:
+    await producer.send_and_wait(
+        record.topic,
+        value=record.value,
+        key=record.key,
+        partition=record.partition,
+        headers=list(record.headers),
+    )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,7 +50,7 @@ class SoakOptions:
     demands: int = 1_700_000  # ~20/s x 86,400 s
     rate_per_s: float = 400.0  # below the pipeline's sustained ~450-500/s (docs/benchmarks.md)
     live_rate_per_s: float = 20.0
-    feed_len: int = 20_000  # distinct frames per pass of the looping feed
+    feed_len: int = 2_000  # distinct frames per pass of the looping feed
     bursts: int = 10  # bursts of hostile bus records over the run
     warmup_fraction: float = 0.7
     sample_interval_s: float = 2.0
@@ -114,7 +115,9 @@ class _Soak:
         self.feeding_started: float | None = None
 
     def log(self, event: str) -> None:
-        self.events.append(f"{time.monotonic() - self.started:8.1f}s {event}")
+        line = f"{time.monotonic() - self.started:8.1f}s {event}"
+        self.events.append(line)
+        print(line, file=sys.stderr, flush=True)  # progress while a long run goes on
 
     @property
     def progress(self) -> float:
@@ -229,10 +232,13 @@ class _Soak:
             pending = list(RESTARTS)
             while self.progress < 1.0 or pending:
                 if bursts_sent < o.bursts and self.progress >= bursts_sent / o.bursts:
+                    self.log(f"sending hostile burst {bursts_sent + 1}")
                     await hostile.send(producer, hostile.bus_records(bursts_sent))
                     bursts_sent += 1
+                    self.log(f"hostile burst {bursts_sent} sent at {self.progress:.0%}")
                 if pending and self.progress >= pending[0][1]:
                     name, _ = pending.pop(0)
+                    self.log(f"restarting {name} at {self.progress:.0%}")
                     if name == "executor":
                         await hostile.send(producer, [hostile.unreadable_ledger_record()])
                     monitor_before = self._monitor_stats()
