@@ -108,6 +108,7 @@ class _Soak:
         self.stopping: set[str] = set()  # stopped on purpose: an exit is not a crash
         self.crashes: list[str] = []
         self.restarts: dict[str, int] = {}
+        self.restart_ready_s: dict[str, float] = {}  # from respawn to ready, per service
         self.unclean_restarts: list[str] = []
         self.events: list[str] = []
         self.monitor_continuity: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
@@ -186,8 +187,12 @@ class _Soak:
             self.generation += 1  # fresh quote ids: a restarted feed is new traffic
         self.spawn(name)
         self.stopping.discard(name)
-        await self.wait_ready([name])
+        started = time.monotonic()
+        # Generous: the reactor rebuilds its risk state from the day's commands and results
+        # before it is ready, which takes longer the further into the day it restarts.
+        await self.wait_ready([name], timeout_s=900)
         self.restarts[name] = self.restarts.get(name, 0) + 1
+        self.restart_ready_s[name] = round(time.monotonic() - started, 1)
         self.log(f"{name} restarted at {self.progress:.0%} of the demands")
 
     # --- the run -------------------------------------------------------------------------
@@ -277,6 +282,7 @@ class _Soak:
             "crashes": len(self.crashes),
             "crash_details": self.crashes,
             "restarts": dict(sorted(self.restarts.items())),
+            "restart_ready_s": dict(sorted(self.restart_ready_s.items())),
             "unclean_restarts": self.unclean_restarts,
             "final_exit_codes": codes,
             "ledger_records_quarantined": quarantined,
