@@ -64,24 +64,35 @@ class SoakOptions:
 
 @dataclass
 class _Samples:
-    rss: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (progress, MiB)
+    # Per service: (progress, seconds since start, RSS MiB).
+    rss: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
 
-    def add(self, name: str, progress: float, mib: float) -> None:
-        self.rss.setdefault(name, []).append((progress, mib))
+    def add(self, name: str, progress: float, at_s: float, mib: float) -> None:
+        self.rss.setdefault(name, []).append((progress, at_s, mib))
 
-    def summary(self, warmup: float) -> dict[str, dict[str, float | None]]:
+    def summary(
+        self, warmup: float, settled_after_s: dict[str, float]
+    ) -> dict[str, dict[str, float | None]]:
+        """Growth from the warm-up point to the end. A service's warm-up is reached at
+        ``warmup`` of the run *and* once its windows have refilled after its restart
+        (``settled_after_s``); a run too short for that reports no growth rather than a
+        figure that measures a window filling up."""
         out: dict[str, dict[str, float | None]] = {}
         for name, samples in sorted(self.rss.items()):
-            after = [mib for progress, mib in samples if progress >= warmup]
+            after = [
+                mib
+                for progress, at_s, mib in samples
+                if progress >= warmup and at_s >= settled_after_s.get(name, 0.0)
+            ]
             start = after[0] if after else None
-            end = samples[-1][1] if samples else None
+            end = samples[-1][2] if samples else None
             growth = None
             if start and end is not None:
                 growth = round((end - start) / start * 100, 1)
             out[name] = {
                 "rss_mib_start": start,
                 "rss_mib_end": end,
-                "rss_mib_peak": max(mib for _, mib in samples) if samples else None,
+                "rss_mib_peak": max(mib for _, _, mib in samples) if samples else None,
                 "rss_growth_pct": growth,
             }
         return out
@@ -93,7 +104,7 @@ class _Soak:
         self.bootstrap = bootstrap
         self.run_dir = run_dir
         self.run_id = run_id
-        window_s = 3600 * options.live_rate_per_s / options.rate_per_s
+        window_s = self.window_s = 3600 * options.live_rate_per_s / options.rate_per_s
         self.env = {
             **local_env(bootstrap),
             "UNRIP_REACTOR_DECIDED_WINDOW_S": str(window_s),
@@ -109,6 +120,7 @@ class _Soak:
         self.crashes: list[str] = []
         self.restarts: dict[str, int] = {}
         self.restart_ready_s: dict[str, float] = {}  # from respawn to ready, per service
+        self.settled_after_s: dict[str, float] = {}  # when its windows are full again
         self.unclean_restarts: list[str] = []
         self.events: list[str] = []
         self.monitor_continuity: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
@@ -193,6 +205,8 @@ class _Soak:
         await self.wait_ready([name], timeout_s=900)
         self.restarts[name] = self.restarts.get(name, 0) + 1
         self.restart_ready_s[name] = round(time.monotonic() - started, 1)
+        # Its de-duplication windows refill for one window after the restart.
+        self.settled_after_s[name] = time.monotonic() - self.started + self.window_s
         self.log(f"{name} restarted at {self.progress:.0%} of the demands")
 
     # --- the run -------------------------------------------------------------------------
@@ -212,7 +226,8 @@ class _Soak:
                     continue
                 memory = memory_of(child.process.pid)
                 if memory is not None:
-                    self.samples.add(name, progress, memory["rss_mib"])
+                    at_s = time.monotonic() - self.started
+                    self.samples.add(name, progress, at_s, memory["rss_mib"])
             with contextlib.suppress(TimeoutError):  # the sampling period
                 await asyncio.wait_for(stop.wait(), self.options.sample_interval_s)
 
@@ -293,7 +308,7 @@ class _Soak:
                 "results_at_end": monitor.get("results"),
                 "pnl_usd_at_end": monitor.get("pnl_usd"),
             },
-            "services": self.samples.summary(o.warmup_fraction),
+            "services": self.samples.summary(o.warmup_fraction, self.settled_after_s),
             "rate_per_s": o.rate_per_s,
             "demands_per_s_achieved": round(self.ledger.demands / feeding_s, 1),
             "window_s": float(self.env["UNRIP_MONITOR_WINDOW_S"]),
