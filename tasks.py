@@ -507,3 +507,46 @@ def _replay_argv(
 
 
 # --- end archive -------------------------------------------------------------------------------
+
+
+@typed_task(
+    kinds={
+        "demands": integer(minimum=1),
+        "rate": number(minimum=0.001),
+        "max_minutes": number(minimum=0.01),
+    },
+    help={
+        "demands": "distinct demands to feed (a day at ~20/s is 1.7 M)",
+        "rate": "demands per second to replay them at (the pipeline sustains ~450-500/s)",
+        "json": "print the report as one JSON object on the last line of stdout",
+        "bootstrap_servers": "use this Kafka/Redpanda (default: the embedded broker)",
+        "max_minutes": "stop feeding after this many minutes even short of --demands "
+        "(default: no limit)",
+    },
+)
+def soak(
+    c: Context,
+    demands: int = 1_700_000,
+    rate: float = 400.0,
+    json: bool = True,
+    bootstrap_servers: str | None = None,
+    max_minutes: float | None = None,
+) -> None:
+    """A compressed day with hostile input and a restart of each service: flat memory, no loss."""
+    import json as json_module
+
+    from unrip_dev.soak.run import SoakOptions, run_soak
+
+    report = run_soak(
+        SoakOptions(
+            demands=demands,
+            rate_per_s=rate,
+            bootstrap_servers=bootstrap_servers,
+            max_feed_s=max_minutes * 60 if max_minutes else None,
+        )
+    )
+    report.pop("events")  # already printed to stderr as they happened
+    if json:
+        print(json_module.dumps(report, sort_keys=True))
+    if not report["ok"]:
+        raise SystemExit(1)

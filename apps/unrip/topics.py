@@ -9,7 +9,7 @@ in another. Topic classes (docs/contracts.md explains each):
 - ``cmd.*``   execution commands
 - ``exec.*``  execution outcomes
 - ``audit.*`` decisions that produced no command (the reactor's skips, with their reason)
-- ``state.*`` compacted service state (the executor's durable ledger)
+- ``state.*`` compacted service state (the executor's durable ledger, the monitor's counts)
 - ``dlq.*``   rejected input with the reason: ``dlq.<input topic>``
 """
 
@@ -58,6 +58,7 @@ CMD_EXECUTE_TRADE: Final = "cmd.execute_trade"
 EXEC_TRADE_RESULT: Final = "exec.trade_result"
 AUDIT_REACTOR_SKIP: Final = "audit.reactor_skip"
 STATE_EXECUTOR_LEDGER: Final = "state.executor_ledger"
+STATE_MONITOR: Final = "state.monitor"
 
 # Commands and the executor ledger must be co-partitioned: same key, same partition count,
 # same (default murmur2) partitioner, so partition p of the ledger holds exactly the entries of
@@ -147,6 +148,16 @@ _PRIMARY: Final[tuple[TopicSpec, ...]] = (
         "The executor's durable ledger: latest state of every command, co-partitioned with "
         "cmd.execute_trade and restored when a partition is assigned.",
         # Compact soon after a segment rolls, but keep tombstone-free history for restores.
+        {"min.compaction.lag.ms": "60000", "segment.ms": str(DAY_MS)},
+    ),
+    TopicSpec(
+        STATE_MONITOR,
+        1,
+        "monitor group id",
+        14 * DAY_MS,
+        CleanupPolicy.COMPACT,
+        "The monitor's counts, fill rate and PnL with the input offsets they cover, so a "
+        "restart continues them.",
         {"min.compaction.lag.ms": "60000", "segment.ms": str(DAY_MS)},
     ),
 )

@@ -21,6 +21,7 @@ from typing import Any
 from unrip.contracts import (
     ContractError,
     DeadLetterV1,
+    DeadLetterV2,
     ExecuteTradeV1,
     ReactorSkipV1,
     ReferencePriceV1,
@@ -175,7 +176,7 @@ async def tally_bus(bootstrap_servers: str) -> Tally:
                 tally.fills.append(
                     (payload.asset_in, payload.amount_in, payload.asset_out, payload.amount_out)
                 )
-        elif isinstance(payload, DeadLetterV1):
+        elif isinstance(payload, DeadLetterV1 | DeadLetterV2):
             tally.dead_letters[record.topic] += 1
             tally.dead_letter_reasons[payload.reason_code] += 1
     return tally

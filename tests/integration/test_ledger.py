@@ -136,3 +136,29 @@ async def test_a_final_entry_is_kept_as_its_result_and_an_open_one_whole(
     finally:
         await producer.stop()
         await reader.stop()
+
+
+async def test_an_unreadable_ledger_record_is_quarantined_and_the_rest_restored(
+    broker: TansuBroker,
+) -> None:
+    ledger, producer, reader = await _ledger(broker.bootstrap_servers)
+    try:
+        await ledger.write([(4, _entry(n, LedgerState.EXECUTING)) for n in range(10)])
+        # A record no executor can read: nested past the parser, then a schema from the future.
+        await producer.send_and_wait("state.executor_ledger", b"[" * 100_000, key=b"x", partition=4)
+        future = b'{"event_type": "executor_ledger_entry", "schema_version": 9, "payload": {}}'
+        await producer.send_and_wait("state.executor_ledger", future, key=b"y", partition=4)
+        await ledger.write([(4, _entry(n, LedgerState.EXECUTED)) for n in range(5)])
+    finally:
+        await producer.stop()
+        await reader.stop()
+
+    owner, producer, reader = await _ledger(broker.bootstrap_servers)
+    try:
+        report = await owner.restore([4])
+        assert owner.quarantined == 2
+        assert report.entries == 10 and report.executing == 5
+        assert owner.get(4, command("q-0").command_id).state is LedgerState.EXECUTED  # type: ignore[union-attr]
+    finally:
+        await producer.stop()
+        await reader.stop()

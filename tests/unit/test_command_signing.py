@@ -10,8 +10,9 @@ from pydantic import ValidationError
 from unrip.contracts import encode
 from unrip.executor.plan import BatchPlan, Planner
 from unrip.executor.settings import ExecutorSettings
+from unrip.runtime.partitioning import partition_for
 from unrip.runtime.signing import HEADER, CommandSigner
-from unrip.topics import CMD_EXECUTE_TRADE
+from unrip.topics import CMD_EXECUTE_TRADE, EXECUTION_PARTITIONS
 
 from tests.factories import command, envelope_of
 
@@ -25,17 +26,22 @@ def signed() -> tuple[bytes, list[tuple[str, bytes]]]:
     return value, [*headers, *SIGNER.headers(envelope)]
 
 
+COMMAND_ID = command("q-1").command_id
+HOME = partition_for(COMMAND_ID, EXECUTION_PARTITIONS)
+
+
 def record(value: bytes, headers: list[tuple[str, bytes]]) -> ConsumerRecord:
+    """The command as the broker delivers it: keyed by its id, on the partition that maps to."""
     return ConsumerRecord(
         topic=CMD_EXECUTE_TRADE,
-        partition=0,
+        partition=HOME,
         offset=7,
         timestamp=0,
         timestamp_type=0,
-        key=b"k",
+        key=COMMAND_ID.encode(),
         value=value,
         checksum=None,
-        serialized_key_size=1,
+        serialized_key_size=len(COMMAND_ID),
         serialized_value_size=len(value),
         headers=headers,
     )
@@ -92,12 +98,12 @@ def test_the_planner_dead_letters_an_unsigned_command_before_the_ledger_sees_it(
     value, headers = signed()
     unsigned = [h for h in headers if h[0] != HEADER]
     plan = BatchPlan()
-    planner.classify(plan, 0, record(value, unsigned), datetime.now(UTC))
+    planner.classify(plan, HOME, record(value, unsigned), datetime.now(UTC))
     assert plan.to_execute == [] and looked_up == []
     [dead] = plan.outgoing
     assert dead.topic == f"dlq.{CMD_EXECUTE_TRADE}"
     assert dead.envelope.payload.reason_code == "unauthenticated"
 
     plan = BatchPlan()
-    planner.classify(plan, 0, record(value, headers), datetime.now(UTC))
+    planner.classify(plan, HOME, record(value, headers), datetime.now(UTC))
     assert [c.command.quote_id for c in plan.to_execute] == ["q-1"]

@@ -4,11 +4,13 @@ from unrip.contracts.codec import ContractError, decode, encode, register, regis
 from unrip.contracts.envelope import Envelope, Payload, Schema, make_envelope, utc_now
 from unrip.contracts.payloads import (
     DeadLetterV1,
+    DeadLetterV2,
     ExecuteTradeV1,
     LedgerEntryV1,
     LedgerState,
     LedgerTransition,
     LimitsApplied,
+    MonitorStateV1,
     Pricing,
     ReactorSkipV1,
     ReferencePriceV1,
@@ -24,12 +26,14 @@ from unrip.contracts.payloads import (
 __all__ = [
     "ContractError",
     "DeadLetterV1",
+    "DeadLetterV2",
     "Envelope",
     "ExecuteTradeV1",
     "LedgerEntryV1",
     "LedgerState",
     "LedgerTransition",
     "LimitsApplied",
+    "MonitorStateV1",
     "Payload",
     "Pricing",
     "ReactorSkipV1",

@@ -1,7 +1,11 @@
 """Wire codec: JSON envelopes with routing headers, and the schema registry.
 
 A consumer never crashes on a bad record: ``decode`` raises ``ContractError`` with a reason
-code, and the consumer sends the record to its DLQ and moves on.
+code, and the consumer sends the record to its DLQ and moves on. That holds for hostile
+records too: a value larger than ``MAX_RECORD_BYTES`` is refused before parsing
+(``too_large``), JSON nested deeper than the parsers can follow (``[`` x 100,000 makes the
+standard library raise RecursionError) is ``too_deep``, and anything else a parser or a
+validator throws is ``undecodable``: nothing but ``ContractError`` leaves ``decode``.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from pydantic import ValidationError
 from unrip.contracts.envelope import Envelope, Payload, envelope_type
 from unrip.contracts.payloads import (
     DeadLetterV1,
+    DeadLetterV2,
     ExecuteTradeV1,
     LedgerEntryV1,
+    MonitorStateV1,
     ReactorSkipV1,
     ReferencePriceV1,
     RiskTripV1,
@@ -25,6 +31,11 @@ from unrip.contracts.payloads import (
 )
 
 Headers = Sequence[tuple[str, bytes]]
+
+# The broker's default record limit (message.max.bytes, 1 MiB): nothing larger can have been
+# produced by unrip, and nothing larger is worth parsing.
+MAX_RECORD_BYTES: Final = 1 << 20
+MAX_DETAIL_CHARS: Final = 1000
 
 _REGISTRY: dict[tuple[str, int], type[Payload]] = {}
 
@@ -47,7 +58,9 @@ register(
     ReferencePriceV1,
     RiskTripV1,
     LedgerEntryV1,
+    MonitorStateV1,
     DeadLetterV1,
+    DeadLetterV2,
 )
 
 
@@ -56,9 +69,14 @@ def registered() -> dict[tuple[str, int], type[Payload]]:
 
 
 class ContractError(ValueError):
-    """A record that does not satisfy the contract; ``code`` is stable, ``detail`` is prose."""
+    """A record that does not satisfy the contract; ``code`` is stable, ``detail`` is prose.
+
+    The detail is cut to ``MAX_DETAIL_CHARS``: it quotes the record, which may be hostile.
+    """
 
     def __init__(self, code: str, detail: str) -> None:
+        if len(detail) > MAX_DETAIL_CHARS:
+            detail = f"{detail[:MAX_DETAIL_CHARS]}...(+{len(detail) - MAX_DETAIL_CHARS} chars)"
         super().__init__(f"{code}: {detail}")
         self.code: Final = code
         self.detail: Final = detail
@@ -105,6 +123,21 @@ def decode(
     """Parse and validate one record; ``accept`` limits the payload classes a consumer takes."""
     if not value:
         raise ContractError("empty", "record has no value")
+    if len(value) > MAX_RECORD_BYTES:
+        raise ContractError("too_large", f"{len(value)} bytes > {MAX_RECORD_BYTES}")
+    try:
+        return _decode(value, headers, accept)
+    except ContractError:
+        raise
+    except RecursionError:
+        raise ContractError("too_deep", "JSON nested deeper than the parser follows") from None
+    except Exception as exc:  # a parser or validator bug must not become a consumer crash
+        raise ContractError("undecodable", f"{type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+def _decode(
+    value: bytes, headers: Headers | None, accept: Iterable[type[Payload]] | None
+) -> Envelope[Any]:
     event_type, version, body = _identify(value, headers)
     payload_type = _REGISTRY.get((event_type, version))
     if payload_type is None:

@@ -50,14 +50,20 @@ class Envelope(BaseModel, Generic[P]):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    event_id: str = Field(min_length=1, description="UUIDv7, time-ordered")
-    event_type: str = Field(min_length=1)
+    # Ids are bounded (256 characters) so a forged record cannot multiply a megabyte through
+    # every stage; real ones are 36-character UUIDs and short venue names.
+    event_id: str = Field(min_length=1, max_length=256, description="UUIDv7, time-ordered")
+    event_type: str = Field(min_length=1, max_length=256)
     schema_version: int = Field(ge=1)
-    venue: str = Field(min_length=1)
+    venue: str = Field(min_length=1, max_length=256)
     observed_at: UtcDatetime = Field(description="when the fact happened / was first seen")
     ingested_at: UtcDatetime = Field(description="when unrip produced this event")
-    correlation_id: str | None = Field(default=None, description="the originating demand's id")
-    causation_id: str | None = Field(default=None, description="the event that caused this one")
+    correlation_id: str | None = Field(
+        default=None, max_length=256, description="the originating demand's id"
+    )
+    causation_id: str | None = Field(
+        default=None, max_length=256, description="the event that caused this one"
+    )
     payload: P
     raw: str | None = Field(default=None, description="venue-native message, exactly as received")
 

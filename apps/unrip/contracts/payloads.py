@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
 
@@ -23,14 +23,33 @@ def _parse_base_units(value: object) -> object:
     if isinstance(value, str):
         if not value.isascii() or not value.isdigit():
             raise ValueError("amount must be a decimal string of digits (base units)")
+        if len(value) > 40:  # u128 has 39 digits; never convert a megabyte of digits
+            raise ValueError("amount exceeds u128")
         return int(value)
     return value
 
 
+# Bounds on every field a venue or a forger controls (docs/contracts.md, "Bounds"): a 600 kB
+# quote id would otherwise be copied into the raw event, the demand, the command, the ledger
+# and the result. Real values are far inside them (NEAR quote ids are 44-character hashes,
+# asset ids an account of <= 64 characters and a token id).
+MAX_ID_CHARS: Final = 256
+MAX_ASSET_ID_CHARS: Final = 512
+MAX_TEXT_CHARS: Final = 4096
+# Amounts settle as NEAR u128 balances; a larger number can never be settled.
+U128_MAX: Final = (1 << 128) - 1
+# A quote validity or a deadline window longer than a day is a mistake or an attack.
+MAX_WINDOW_MS: Final = 86_400_000
+
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
+AssetId = Annotated[str, Field(min_length=1, max_length=MAX_ASSET_ID_CHARS)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+WindowMs = Annotated[int, Field(ge=0, le=MAX_WINDOW_MS)]
+
 BaseUnits = Annotated[
     int,
     BeforeValidator(_parse_base_units),
-    Field(ge=0),
+    Field(ge=0, le=U128_MAX),
     PlainSerializer(str, return_type=str, when_used="json"),
 ]
 PositiveBaseUnits = Annotated[BaseUnits, Field(gt=0)]
@@ -53,13 +72,13 @@ class SwapDemandV1(Payload):
     EVENT_TYPE = "swap_demand"
     SCHEMA_VERSION = 1
 
-    quote_id: str = Field(min_length=1)
-    asset_in: str = Field(min_length=1, description="asset the requester gives (we receive)")
-    asset_out: str = Field(min_length=1, description="asset the requester gets (we give)")
+    quote_id: Id
+    asset_in: AssetId = Field(description="asset the requester gives (we receive)")
+    asset_out: AssetId = Field(description="asset the requester gets (we give)")
     exact_amount_in: PositiveBaseUnits | None = None
     exact_amount_out: PositiveBaseUnits | None = None
     deadline: UtcDatetime = Field(description="a response after this instant is worthless")
-    min_deadline_ms: int = Field(ge=0, description="validity the requester needs on a quote")
+    min_deadline_ms: WindowMs = Field(description="validity the requester needs on a quote")
 
     @model_validator(mode="after")
     def _one_exact_amount(self) -> Self:
@@ -124,19 +143,19 @@ class ExecuteTradeV1(Payload):
     EVENT_TYPE = "execute_trade"
     SCHEMA_VERSION = 1
 
-    command_id: str = Field(min_length=1)
-    client_order_id: str = Field(min_length=1)
-    strategy_id: str = Field(min_length=1)
-    quote_id: str = Field(min_length=1)
+    command_id: Id
+    client_order_id: Id
+    strategy_id: Id
+    quote_id: Id
     kind: SwapKind
-    asset_in: str
-    asset_out: str
+    asset_in: AssetId
+    asset_out: AssetId
     amount_in: PositiveBaseUnits = Field(description="what the requester gives (we receive)")
     amount_out: PositiveBaseUnits = Field(description="what the requester gets (we give)")
     notional_usd: Usd
     expected_pnl_usd: Usd
     deadline: UtcDatetime
-    quote_validity_ms: int = Field(ge=0)
+    quote_validity_ms: WindowMs
     demand_observed_at: UtcDatetime
     pricing: Pricing
     limits: LimitsApplied
@@ -159,20 +178,20 @@ class TradeResultV1(Payload):
     EVENT_TYPE = "trade_result"
     SCHEMA_VERSION = 1
 
-    command_id: str = Field(min_length=1)
-    client_order_id: str = Field(min_length=1)
-    quote_id: str
+    command_id: Id
+    client_order_id: Id
+    quote_id: Id
     status: TradeStatus
-    reason: str | None = None
-    asset_in: str
-    asset_out: str
+    reason: Text | None = None
+    asset_in: AssetId
+    asset_out: AssetId
     amount_in: BaseUnits = Field(description="executed amount received (0 unless filled)")
     amount_out: BaseUnits = Field(description="executed amount given (0 unless filled)")
     notional_usd: Usd
     pnl_usd: Usd = Field(description="realised PnL at the decision's reference prices")
-    venue_reference: str | None = None
+    venue_reference: Id | None = None
     executed_at: UtcDatetime | None = None
-    execution_venue: str = Field(description="where it was executed: paper, near_intents, ...")
+    execution_venue: Id = Field(description="where it was executed: paper, near_intents, ...")
     demand_observed_at: UtcDatetime
     venue_latency_ms: float | None = Field(default=None, ge=0)
     demand_to_outcome_ms: float = Field(description="from the demand being observed to here")
@@ -203,11 +222,11 @@ class ReactorSkipV1(Payload):
     EVENT_TYPE = "reactor_skip"
     SCHEMA_VERSION = 1
 
-    quote_id: str
+    quote_id: Id
     reason: SkipReason
-    detail: str
+    detail: Text
     notional_usd: Usd | None = None
-    strategy_id: str
+    strategy_id: Id
 
 
 class RiskLimit(StrEnum):
@@ -247,7 +266,7 @@ class LedgerState(StrEnum):
 class LedgerTransition(Schema):
     state: LedgerState
     at: UtcDatetime
-    by: str = Field(description="executor instance that recorded it")
+    by: Id = Field(description="executor instance that recorded it")
 
 
 class LedgerEntryV1(Payload):
@@ -256,15 +275,30 @@ class LedgerEntryV1(Payload):
     EVENT_TYPE = "executor_ledger_entry"
     SCHEMA_VERSION = 1
 
-    command_id: str
-    client_order_id: str
+    command_id: Id
+    client_order_id: Id
     state: LedgerState
-    transitions: tuple[LedgerTransition, ...]
-    venue: str
-    command_event_id: str
-    correlation_id: str | None = None
+    transitions: tuple[LedgerTransition, ...] = Field(max_length=64)
+    venue: Id
+    command_event_id: Id
+    correlation_id: Id | None = None
     command: ExecuteTradeV1 | None = Field(default=None, description="absent for rejects")
     result_json: str | None = Field(default=None, description="the stored result envelope")
+
+
+class MonitorStateV1(Payload):
+    """The monitor's counts and the input positions they cover (compacted by group id).
+
+    Written before the monitor commits its offsets, so a restarted monitor loads the counts
+    and resumes every partition exactly where they end: nothing counted twice or missed.
+    """
+
+    EVENT_TYPE = "monitor_state"
+    SCHEMA_VERSION = 1
+
+    group_id: Id
+    stats: dict[str, Any] = Field(description="unrip.monitor.stats.PipelineStats.to_state()")
+    offsets: dict[str, int] = Field(description='"topic:partition" -> next offset covered')
 
 
 # --- dlq.* -------------------------------------------------------------------------------
@@ -284,4 +318,29 @@ class DeadLetterV1(Payload):
     reason_code: str
     detail: str
     raw_encoding: Literal["utf-8", "base64"]
+    original_headers: dict[str, str] = Field(default_factory=dict)
+
+
+class DeadLetterV2(Payload):
+    """A rejected record, whose copy in ``raw`` may be truncated to fit the broker's limit.
+
+    ``raw_length`` and ``raw_sha256`` describe the whole original value (bytes), so a
+    truncated copy can still be matched to the record it came from (``source_partition`` /
+    ``source_offset``) and the original fetched while the topic retains it.
+    """
+
+    EVENT_TYPE = "dead_letter"
+    SCHEMA_VERSION = 2
+
+    source_topic: Id
+    source_partition: int | None = None
+    source_offset: int | None = None
+    source_key: Text | None = None
+    consumer: Id
+    reason_code: Id
+    detail: Text
+    raw_encoding: Literal["utf-8", "base64"]
+    raw_length: int = Field(ge=0, description="bytes in the original value")
+    raw_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="of the original value")
+    raw_truncated: bool = Field(description="``raw`` holds only the start of the original")
     original_headers: dict[str, str] = Field(default_factory=dict)

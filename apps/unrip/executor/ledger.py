@@ -11,7 +11,15 @@ The cache keeps a command in a final state as a ``Settled`` summary (its state a
 result), not as the full entry: a final command is only ever looked up to answer a duplicate
 with its result, and the full model took ~9 KiB per command against ~1 KiB for the summary
 (docs/benchmarks.md, tuning). Entries still ``executing`` are kept whole: reconciling them
-needs the command.
+needs the command. Summaries past ``hot_entries`` move to local disk (``ledger_cache``), so
+memory stays bounded however many commands the ledger retains.
+
+A ledger record that cannot be read (corrupt, or a schema this build does not know) is
+quarantined: counted (``unrip_executor_ledger_quarantined_total``), logged with its
+partition and offset, and skipped, instead of stopping every executor that restores the
+partition. The command it described is then unknown to this ledger; if it comes again it is
+classified as new, and the venue's fencing on its deterministic client order id (NEAR: the
+nonce; paper: the order book) answers it with the original outcome instead of a second fill.
 """
 
 from __future__ import annotations
@@ -20,13 +28,17 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
-from unrip.contracts import ContractError, LedgerEntryV1, LedgerState, decode, make_envelope
+from unrip.contracts import ContractError, LedgerEntryV1, decode, make_envelope
 from unrip.contracts.envelope import utc_now
+from unrip.executor.ledger_cache import DEFAULT_HOT_ENTRIES, LedgerCache
+from unrip.executor.ledger_cache import Kept as Kept  # re-exported: the planner's lookups
+from unrip.executor.ledger_cache import Settled as Settled
 from unrip.executor.states import TERMINAL, newer
 from unrip.runtime.kafka import Outgoing, publish_all
 from unrip.runtime.replay import catch_up
@@ -39,32 +51,30 @@ RESTORE_SECONDS = Histogram(
     "Time to restore the ledger of newly assigned partitions",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
-LEDGER_ENTRIES = Gauge("unrip_executor_ledger_entries", "Ledger entries of owned partitions")
+LEDGER_ENTRIES = Gauge(
+    "unrip_executor_ledger_entries", "Ledger entries not yet final, of owned partitions"
+)
+LEDGER_CACHED = Gauge(
+    "unrip_executor_ledger_cached_entries", "Final ledger summaries cached", ["tier"]
+)
+QUARANTINED = Counter(
+    "unrip_executor_ledger_quarantined_total",
+    "Unreadable ledger records skipped on restore",
+    ["reason_code"],
+)
 
 
 @dataclass(frozen=True, slots=True)
 class RestoreReport:
     partitions: tuple[int, ...]
     records_read: int
-    entries: int
+    entries: int  # commands known in these partitions
     seconds: float
     leftovers: tuple[tuple[int, LedgerEntryV1], ...]  # still ``executing``: to reconcile
 
     @property
     def executing(self) -> int:
         return len(self.leftovers)
-
-
-@dataclass(frozen=True, slots=True)
-class Settled:
-    """What the cache keeps of a command in a final state: enough to answer a duplicate."""
-
-    command_id: str
-    state: LedgerState
-    result_json: str | None
-
-
-Kept = LedgerEntryV1 | Settled
 
 
 def _kept(current: Kept | None, record: LedgerEntryV1) -> Kept:
@@ -77,24 +87,34 @@ def _kept(current: Kept | None, record: LedgerEntryV1) -> Kept:
 
 
 class Ledger:
-    def __init__(self, producer: AIOKafkaProducer, restore_consumer: AIOKafkaConsumer) -> None:
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        restore_consumer: AIOKafkaConsumer,
+        *,
+        hot_entries: int = DEFAULT_HOT_ENTRIES,
+        spill_path: Path | None = None,
+    ) -> None:
         self._producer = producer
         self._reader = restore_consumer  # group-less; assigned ledger partitions on demand
-        self._entries: dict[int, dict[str, Kept]] = {}
+        self._cache = LedgerCache(hot_entries=hot_entries, spill_path=spill_path)
         self._next_offset: dict[int, int] = {}
         self._owned: set[int] = set()
+        self.quarantined = 0
+        self._known: dict[int, int] = {}  # distinct commands cached, per partition
 
     def get(self, partition: int, command_id: str) -> Kept | None:
         """The command's latest entry; a ``Settled`` summary once it is final."""
-        return self._entries.get(partition, {}).get(command_id)
+        return self._cache.get(partition, command_id)
 
     def executing(self, partitions: Iterable[int]) -> list[tuple[int, LedgerEntryV1]]:
-        return [
-            (p, entry)
-            for p in partitions
-            for entry in self._entries.get(p, {}).values()
-            if isinstance(entry, LedgerEntryV1) and entry.state is LedgerState.EXECUTING
-        ]
+        return list(self._cache.executing(partitions))
+
+    def _fold(self, partition: int, entry: LedgerEntryV1) -> None:
+        current = self._cache.get(partition, entry.command_id)
+        self._cache.put(partition, _kept(current, entry))
+        if current is None:
+            self._known[partition] = self._known.get(partition, 0) + 1
 
     async def restore(self, partitions: Sequence[int]) -> RestoreReport:
         """Read ledger partitions up to their current end before their commands are processed."""
@@ -113,21 +133,18 @@ class Ledger:
                 read += 1
                 entry = self._decode(record.value, record.headers, record.partition, record.offset)
                 if entry is not None:
-                    bucket = self._entries.setdefault(record.partition, {})
-                    bucket[entry.command_id] = _kept(bucket.get(entry.command_id), entry)
+                    self._fold(record.partition, entry)
             for tp in tps:
                 self._next_offset[tp.partition] = await self._reader.position(tp)
             self._reader.assign([])
         self._owned.update(partitions)
-        for p in partitions:
-            self._entries.setdefault(p, {})
         seconds = time.perf_counter() - started
         RESTORE_SECONDS.observe(seconds)
         self._update_gauge()
         return RestoreReport(
             tuple(sorted(partitions)),
             read,
-            sum(len(self._entries[p]) for p in partitions),
+            sum(self._known.get(p, 0) for p in partitions),
             seconds,
             tuple(self.executing(partitions)),
         )
@@ -155,8 +172,7 @@ class Ledger:
             ),
         )
         for partition, entry in entries:
-            bucket = self._entries.setdefault(partition, {})
-            bucket[entry.command_id] = _kept(bucket.get(entry.command_id), entry)
+            self._fold(partition, entry)
         self._update_gauge()
 
     def _decode(
@@ -171,11 +187,21 @@ class Ledger:
         try:
             entry: LedgerEntryV1 = decode(value, headers, accept=(LedgerEntryV1,)).payload
         except ContractError as exc:
-            # A ledger record we cannot read is a bug or a newer schema: stop rather than guess,
-            # because guessing "never executed" could execute a trade twice.
-            raise RuntimeError(
-                f"unreadable ledger record {STATE_EXECUTOR_LEDGER}[{partition}]@{offset}: {exc}"
-            ) from None
+            # Quarantined, not a halt (module docstring): one bad record must not stop every
+            # executor, and the venue's fencing still stands between it and a double fill.
+            self.quarantined += 1
+            QUARANTINED.labels(exc.code).inc()
+            log.error(
+                "unreadable ledger record quarantined",
+                extra={
+                    "topic": STATE_EXECUTOR_LEDGER,
+                    "partition": partition,
+                    "offset": offset,
+                    "reason_code": exc.code,
+                    "detail": exc.detail[:500],
+                },
+            )
+            return None
         return entry
 
     @property
@@ -183,8 +209,14 @@ class Ledger:
         return sorted(self._owned)
 
     def owned_entries(self) -> int:
-        """Entries of the partitions this process owns (the ledger size /status shows)."""
-        return sum(len(self._entries.get(p, {})) for p in self._owned)
+        """The ledger size /status shows: open entries of owned partitions and the final
+        summaries cached for them, in memory or spilled to disk."""
+        return self._cache.open_entries(self._owned) + self._cache.hot + self._cache.cold
 
     def _update_gauge(self) -> None:
-        LEDGER_ENTRIES.set(self.owned_entries())
+        LEDGER_ENTRIES.set(self._cache.open_entries(self._owned))
+        LEDGER_CACHED.labels("memory").set(self._cache.hot)
+        LEDGER_CACHED.labels("disk").set(self._cache.cold)
+
+    def close(self) -> None:
+        self._cache.close()

@@ -1,9 +1,10 @@
 """What the executor does with a batch of commands: pure decisions, no I/O, no clock reads.
 
-``Planner.classify`` sorts each record (docs/executor.md, step 1): invalid -> DLQ; already
-final in the ledger -> re-publish the stored result (never execute again); left ``executing``
-by a crash -> reconcile with the venue; past its deadline -> ``failed``/expired; otherwise
-new, to execute. ``reconcile`` and ``finish`` turn venue answers into final ledger entries
+``Planner.classify`` sorts each record (docs/executor.md, step 1): invalid, keyed by anything
+but its ``command_id`` or on a partition its id does not map to, or failing in any way -> DLQ;
+already final in the ledger -> re-publish the stored result (never execute again); left
+``executing`` by a crash -> reconcile with the venue; past its deadline -> ``failed``/expired;
+otherwise new, to execute. ``reconcile`` and ``finish`` turn venue answers into final ledger entries
 and results. The service does the I/O around it, in the order the protocol demands.
 """
 
@@ -17,7 +18,6 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from unrip.contracts import (
-    ContractError,
     Envelope,
     ExecuteTradeV1,
     LedgerEntryV1,
@@ -30,11 +30,12 @@ from unrip.executor import states
 from unrip.executor.ledger import Kept, Settled
 from unrip.executor.metrics import DUPLICATES, EXECUTED, FENCED, OUTCOMES, RECONCILED
 from unrip.executor.results import from_outcome, result_envelope
-from unrip.runtime.dlq import dead_letter_record
+from unrip.runtime.dlq import dead_letter_record, failed_record
 from unrip.runtime.kafka import Outgoing
+from unrip.runtime.partitioning import partition_for
 from unrip.runtime.signing import REASON as UNAUTHENTICATED
 from unrip.runtime.signing import CommandSigner
-from unrip.topics import EXEC_TRADE_RESULT
+from unrip.topics import EXEC_TRADE_RESULT, EXECUTION_PARTITIONS
 from unrip.venues.base import VenueOrder, VenueOutcome
 
 
@@ -87,18 +88,23 @@ class Planner:
     ledger: Callable[[int, str], Kept | None]  # the command's latest ledger record
     signer: CommandSigner  # only the reactor's commands execute (runtime/signing.py)
 
+    # Partitions of cmd.execute_trade (and of the ledger, co-partitioned with it).
+    command_partitions: int = EXECUTION_PARTITIONS
+
     def classify(
         self, plan: BatchPlan, partition: int, record: ConsumerRecord, now: datetime
     ) -> None:
+        """Sort one record into the plan; any failure of one record is its dead letter."""
         try:
-            envelope = decode(record.value, record.headers, accept=(ExecuteTradeV1,))
-        except ContractError as exc:
-            plan.outgoing.append(
-                dead_letter_record(
-                    record, reason_code=exc.code, detail=exc.detail, consumer="executor"
-                )
-            )
-            return
+            self._classify(plan, partition, record, now)
+        except Exception as exc:  # never a crash loop on the partition
+            plan.outgoing.append(failed_record(record, exc, consumer="executor"))
+
+    def _classify(
+        self, plan: BatchPlan, partition: int, record: ConsumerRecord, now: datetime
+    ) -> None:
+        envelope = decode(record.value, record.headers, accept=(ExecuteTradeV1,))
+        # Only what the reactor signed is a command (a forged one never reaches the ledger).
         if problem := self.signer.problem(record.value, record.headers):
             plan.outgoing.append(
                 dead_letter_record(
@@ -107,6 +113,19 @@ class Planner:
             )
             return
         command: ExecuteTradeV1 = envelope.payload
+        misplaced = self._misplaced(record, partition, command.command_id)
+        if misplaced is not None:
+            code, detail = misplaced
+            plan.outgoing.append(
+                dead_letter_record(
+                    record,
+                    reason_code=code,
+                    detail=detail,
+                    consumer="executor",
+                    venue=envelope.venue,
+                )
+            )
+            return
         if command.client_order_id != client_order_id_for(command.command_id):
             plan.outgoing.append(
                 dead_letter_record(
@@ -139,6 +158,21 @@ class Planner:
             return
         executing = states.advance(entry, LedgerState.EXECUTING, at=now, by=self.instance_id)
         plan.to_execute.append(Command(partition, executing))
+
+    def _misplaced(
+        self, record: ConsumerRecord, partition: int, command_id: str
+    ) -> tuple[str, str] | None:
+        # A command is checked against the ledger of its own partition only: keyed by
+        # anything else, or on another partition, it could be executed twice.
+        if record.key != command_id.encode():
+            return "key_mismatch", "record key is not the command_id"
+        expected = partition_for(command_id, self.command_partitions)
+        if partition != expected:
+            return "partition_mismatch", (
+                f"on partition {partition}, but its command_id maps to {expected} "
+                f"of {self.command_partitions}"
+            )
+        return None
 
     def reconcile(self, plan: BatchPlan, found: Mapping[str, VenueOutcome], now: datetime) -> None:
         """Leftover ``executing`` commands: the venue's answer if it has one, else expire or

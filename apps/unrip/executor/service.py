@@ -77,7 +77,13 @@ class ExecutorService(Service):
                 await client.start()
                 stack.push_async_callback(client.stop)
             stack.push_async_callback(self.venue.close)
-            self.ledger = Ledger(self.producer, reader)
+            self.ledger = Ledger(
+                self.producer,
+                reader,
+                hot_entries=s.executor_ledger_hot_entries,
+                spill_path=s.executor_ledger_spill_path,
+            )
+            stack.callback(self.ledger.close)
             self.planner = Planner(
                 instance_id=s.instance_id,
                 execution_venue=self.venue.name,

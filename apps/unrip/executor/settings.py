@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from unrip.runtime.settings import CommandSigningSettings
@@ -17,3 +19,8 @@ class ExecutorSettings(CommandSigningSettings):
     # ExecutorInFlightTooOld alert compares the oldest age with it (docs/runbooks.md). Covers
     # a venue whose outcome comes a minute after submission (NEAR: settle or expire).
     executor_in_flight_max_age_s: float = Field(default=120.0, gt=0)
+    # Final ledger summaries kept in memory (~1 KiB each; the default is ~25 MiB of the
+    # manifest's 384 Mi); older ones move to a local SQLite file (unrip.executor.ledger_cache).
+    executor_ledger_hot_entries: int = Field(default=20_000, ge=1)
+    # Where the cold summaries go: by default an anonymous temporary file (the pod's /tmp).
+    executor_ledger_spill_path: Path | None = None

@@ -140,6 +140,12 @@ class IngestService(Service):
             self.counts["rejected"] += 1
             await publisher.send(rejected(exc, message, venue=venue, raw_topic=raw_topic))
             return
+        except Exception as exc:  # a normaliser bug met by one frame: its dead letter, no crash
+            MESSAGES.labels("rejected").inc()
+            log.error("normaliser failed on a frame; dead-lettering it", exc_info=exc)
+            error = NormalizeError("normalizer_error", f"{type(exc).__name__}: {exc}")
+            await publisher.send(rejected(error, message, venue=venue, raw_topic=raw_topic))
+            return
         if normalized is None:
             MESSAGES.labels("ignored").inc()  # acks, pings, statuses: not events
             self.counts["ignored"] += 1

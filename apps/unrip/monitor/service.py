@@ -1,8 +1,17 @@
-"""The monitor service: consumes every stage's topic and serves /stats and Prometheus metrics."""
+"""The monitor service: consumes every stage's topic and serves /stats and Prometheus metrics.
+
+Its counts, fill rate and PnL survive a restart: every ``monitor_state_interval_s`` (and when
+it stops or loses partitions) it writes them to the compacted ``state.monitor`` with the next
+offset of every partition they cover, acknowledged before the offsets are committed. A
+restarted monitor loads the latest one and seeks each partition to its offset, so it neither
+counts a record twice nor misses one, whatever the group had committed.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -14,16 +23,19 @@ from pydantic import Field
 from unrip.contracts import (
     ContractError,
     ExecuteTradeV1,
+    MonitorStateV1,
     ReactorSkipV1,
     SwapDemandV1,
     TradeResultV1,
     decode,
+    make_envelope,
     utc_now,
 )
 from unrip.monitor.stats import PipelineStats
 from unrip.runtime.consumer import Batch, ConsumerLoop
-from unrip.runtime.dlq import dead_letter_record
-from unrip.runtime.kafka import make_consumer, make_producer, publish_all
+from unrip.runtime.dlq import failed_record
+from unrip.runtime.kafka import Outgoing, make_consumer, make_producer, publish_all
+from unrip.runtime.replay import read_to_end
 from unrip.runtime.service import Service
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import (
@@ -32,11 +44,14 @@ from unrip.topics import (
     DLQ_TOPICS,
     EXEC_TRADE_RESULT,
     NORM_SWAP_DEMAND,
+    STATE_MONITOR,
     demand_key,
 )
 
+log = logging.getLogger(__name__)
+
 RESULTS = Counter("unrip_monitor_results_total", "Distinct trade results", ["status"])
-PNL = Gauge("unrip_monitor_pnl_usd", "Realised PnL of results seen since start")
+PNL = Gauge("unrip_monitor_pnl_usd", "Realised PnL of all results counted (across restarts)")
 LATENCY = Histogram(
     "unrip_monitor_end_to_end_seconds",
     "From a demand being observed to its result reaching the monitor",
@@ -54,6 +69,13 @@ class MonitorSettings(ServiceSettings):
     # Redpanda) this bounds only idle polls; Tansu answers at the end of the wait, so its
     # end-to-end histogram reads up to this much late there.
     monitor_fetch_max_wait_ms: int = Field(default=100, ge=0)
+    # How often the counts are written to state.monitor (a restart recounts nothing).
+    monitor_state_interval_s: float = Field(default=5.0, gt=0)
+    # De-duplication windows (unrip.runtime.window): five of them, ~250 B a key, so the default
+    # 100k keys each is ~125 MiB at most of the manifest's 256 Mi; an hour is far more than
+    # any redelivery needs.
+    monitor_window_s: float = Field(default=3600.0, gt=0)
+    monitor_window_keys: int = Field(default=100_000, ge=1)
 
 
 class MonitorService(Service):
@@ -62,8 +84,13 @@ class MonitorService(Service):
     def __init__(self, settings: MonitorSettings) -> None:
         super().__init__(settings)
         self.settings: MonitorSettings = settings
-        self.stats = PipelineStats()
+        self.stats = PipelineStats(
+            window_s=settings.monitor_window_s, window_keys=settings.monitor_window_keys
+        )
         self.consumer_loop: ConsumerLoop | None = None
+        self._resume: dict[str, int] = {}  # "topic:partition" -> offset, from state.monitor
+        self._positions: dict[str, int] = {}  # next offset the counts cover
+        self._last_state = time.monotonic()
 
     async def run(self, stop: asyncio.Event) -> None:
         self.producer = make_producer(self.settings, "monitor")
@@ -73,8 +100,10 @@ class MonitorService(Service):
             self.settings.monitor_group_id,
             fetch_max_wait_ms=self.settings.monitor_fetch_max_wait_ms,
         )
+        self._consumer = consumer
         await self.producer.start()
         try:
+            await self._load_state()
             await consumer.start()
             self.health.started()
             topics = [
@@ -92,6 +121,7 @@ class MonitorService(Service):
                 commit_interval_ms=self.settings.kafka_commit_interval_ms,
             )
             await self.consumer_loop.run(stop)
+            await self._save_state()
         finally:
             await consumer.stop()
             await self.producer.stop()
@@ -125,30 +155,71 @@ class MonitorService(Service):
             },
         }
 
+    async def _load_state(self) -> None:
+        """The latest counts this group saved, and where they end (nothing saved: zeros)."""
+        latest: MonitorStateV1 | None = None
+        async for record in read_to_end(
+            self.settings.kafka_bootstrap_servers,
+            [STATE_MONITOR],
+            client_id=f"unrip-monitor-state-{self.settings.instance_id}",
+        ):
+            try:
+                state = decode(record.value, record.headers, accept=(MonitorStateV1,)).payload
+            except ContractError as exc:
+                log.error("unreadable monitor state skipped", extra={"reason_code": exc.code})
+                continue
+            if state.group_id == self.settings.monitor_group_id:
+                latest = state
+        if latest is None:
+            return
+        self.stats.load_state(latest.stats)
+        self._resume = dict(latest.offsets)
+        self._positions = dict(latest.offsets)
+        self._update_gauges()
+        log.info("monitor state loaded", extra={"counts": latest.stats.get("counts")})
+
+    async def _save_state(self) -> None:
+        state = MonitorStateV1(
+            group_id=self.settings.monitor_group_id,
+            stats=self.stats.to_state(),
+            offsets=dict(self._positions),
+        )
+        envelope = make_envelope(state, venue="unrip", observed_at=utc_now())
+        await publish_all(
+            self.producer, [Outgoing(STATE_MONITOR, self.settings.monitor_group_id, envelope)]
+        )
+        self._last_state = time.monotonic()
+
     async def on_assigned(self, partitions: set[TopicPartition]) -> None:
-        return None
+        # Resume where the saved counts end, not where the group committed.
+        consumer = self._consumer
+        for tp in partitions:
+            offset = self._resume.pop(f"{tp.topic}:{tp.partition}", None)
+            if offset is not None:
+                consumer.seek(tp, offset)
 
     async def on_revoked(self, partitions: set[TopicPartition]) -> None:
-        return None
+        await self._save_state()
 
     async def handle(self, batch: Batch) -> None:
         now = utc_now()
         rejects = []
         for tp, records in batch.items():
+            self._positions[f"{tp.topic}:{tp.partition}"] = records[-1].offset + 1
             for record in records:
                 if tp.topic.startswith("dlq."):
                     self.stats.dead_letter(tp.topic)
                     continue
                 try:
                     self._observe(record, now)
-                except ContractError as exc:
-                    if tp.topic == EXEC_TRADE_RESULT:
-                        rejects.append(
-                            dead_letter_record(
-                                record, reason_code=exc.code, detail=exc.detail, consumer="monitor"
-                            )
-                        )
+                except Exception as exc:  # one bad record is a dead letter, never a crash
+                    # Only results are the monitor's own input; the other stages' consumers
+                    # dead-letter their topics' bad records themselves.
+                    if tp.topic == EXEC_TRADE_RESULT or not isinstance(exc, ContractError):
+                        rejects.append(failed_record(record, exc, consumer="monitor"))
         await publish_all(self.producer, rejects)
+        if time.monotonic() - self._last_state >= self.settings.monitor_state_interval_s:
+            await self._save_state()  # acknowledged before these offsets are committed
 
     def _observe(self, record: ConsumerRecord, now: datetime) -> None:
         envelope = decode(record.value, record.headers)
@@ -172,5 +243,8 @@ class MonitorService(Service):
             if counted:
                 RESULTS.labels(payload.status.value).inc()
                 LATENCY.observe(latency_ms / 1000)
-                PNL.set(float(self.stats.pnl_usd))
-                FILL_RATE.set(self.stats.fill_rate or 0.0)
+                self._update_gauges()
+
+    def _update_gauges(self) -> None:
+        PNL.set(float(self.stats.pnl_usd))
+        FILL_RATE.set(self.stats.fill_rate or 0.0)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from unrip.runtime.window import KeyWindow
+
 
 @dataclass
 class RiskState:
@@ -19,7 +21,9 @@ class RiskState:
     daily_pnl_usd: Decimal = Decimal(0)
     pending: dict[str, Decimal] = field(default_factory=dict)  # command_id -> notional
     settled: set[str] = field(default_factory=set)  # command_ids with a result today
-    decided: set[str] = field(default_factory=set)  # demand keys (venue:quote_id) decided
+    # Demand keys (venue:quote_id) decided recently: a bounded window, not the whole day
+    # (unrip.runtime.window; UNRIP_REACTOR_DECIDED_WINDOW_S / _MAX_KEYS).
+    decided: KeyWindow = field(default_factory=KeyWindow)
 
     def roll(self, now: datetime) -> None:
         """A new UTC day starts a new loss budget; open exposure carries over."""
@@ -27,8 +31,7 @@ class RiskState:
         if today != self.day:
             self.day = today
             self.daily_pnl_usd = Decimal(0)
-            self.settled.clear()
-            self.decided.clear()
+            self.settled.clear()  # ``decided`` is a time window: it spans midnight
 
     def record_command(self, demand_key: str, command_id: str, notional_usd: Decimal) -> None:
         self.decided.add(demand_key)

@@ -49,11 +49,12 @@ from unrip.reactor.positions import Positions, fill_pnl_usd, legs
 from unrip.reactor.risk import RiskState
 from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, AssetPrice, Strategy, StrategyFile
 from unrip.runtime.consumer import Batch, ConsumerLoop
-from unrip.runtime.dlq import dead_letter_record
+from unrip.runtime.dlq import failed_record
 from unrip.runtime.kafka import Outgoing, make_consumer, make_producer, publish_all
 from unrip.runtime.replay import read_to_end
 from unrip.runtime.service import Service
 from unrip.runtime.settings import CommandSigningSettings
+from unrip.runtime.window import KeyWindow
 from unrip.topics import (
     AUDIT_REACTOR_SKIP,
     AUDIT_RISK_TRIP,
@@ -105,6 +106,11 @@ class ReactorSettings(CommandSigningSettings):
     # Prices are read from this long before the start (the latest per asset survives
     # compaction; anything older than the staleness bound cannot be quoted from anyway).
     reactor_price_lookback_s: int = Field(default=900, ge=0)
+    # The de-duplication window of decided demands (unrip.runtime.window): a key is kept this
+    # long, and at most this many (~250 B each: 200k is ~50 MiB of the 384 Mi limit). Demand
+    # deadlines are seconds, so an hour is far more than a redelivery can need.
+    reactor_decided_window_s: float = Field(default=3600.0, gt=0)
+    reactor_decided_max_keys: int = Field(default=200_000, ge=1)
 
 
 class ReactorService(Service):
@@ -132,7 +138,13 @@ class ReactorService(Service):
         # The one clock the decisions read: replay and backtests set a simulated one.
         self.clock: Callable[[], datetime] = utc_now
         now = self.clock()
-        self.risk = RiskState(day=now.date())
+        self.risk = RiskState(
+            day=now.date(),
+            decided=KeyWindow(
+                ttl_s=settings.reactor_decided_window_s,
+                max_keys=settings.reactor_decided_max_keys,
+            ),
+        )
         self.bus_prices = PriceBook()
         self.market = Market(self.bus_prices, Positions(day=now.date()), RiskGuard())
         self._priced_by: Strategy | None = None
@@ -365,24 +377,23 @@ class ReactorService(Service):
             for record in records:
                 try:
                     envelope = decode(record.value, record.headers, accept=(TradeResultV1,))
-                except ContractError as exc:
-                    outgoing.append(self._reject(record, exc))
-                    continue
-                self._fold(envelope)
-                self._fold_result(envelope, live=True)
+                    self._fold(envelope)
+                    self._fold_result(envelope, live=True)
+                except Exception as exc:  # one bad record is a dead letter, never a crash
+                    outgoing.append(failed_record(record, exc, consumer="reactor"))
         self._mark(now)
         outgoing.extend(self._trips)
         self._trips = []
         for record in demands:
-            outgoing.extend(self._decide(record, now))
+            try:
+                outgoing.extend(self._decide(record, now))
+            except Exception as exc:
+                outgoing.append(failed_record(record, exc, consumer="reactor"))
         await publish_all(self.producer, outgoing)
         self._update_gauges()
 
     def _decide(self, record: ConsumerRecord, now: datetime) -> list[Outgoing]:
-        try:
-            demand = decode(record.value, record.headers, accept=(SwapDemandV1,))
-        except ContractError as exc:
-            return [self._reject(record, exc)]
+        demand = decode(record.value, record.headers, accept=(SwapDemandV1,))
         payload: SwapDemandV1 = demand.payload
         key = demand_key(demand.venue, payload.quote_id)
         if key in self.risk.decided:
@@ -424,11 +435,6 @@ class ReactorService(Service):
             strategy_id=strategy.strategy_id,
         )
         return [Outgoing(AUDIT_REACTOR_SKIP, key, _caused_by(demand, skip, now))]
-
-    def _reject(self, record: ConsumerRecord, exc: ContractError) -> Outgoing:
-        return dead_letter_record(
-            record, reason_code=exc.code, detail=exc.detail, consumer="reactor"
-        )
 
     def _update_gauges(self) -> None:
         OPEN_EXPOSURE.set(float(self.risk.open_exposure_usd))

@@ -34,9 +34,12 @@ class ReceivedMessage:
 
 
 class NormalizeError(ValueError):
-    """A venue message that cannot become an event. ``code`` is stable, ``detail`` is prose."""
+    """A venue message that cannot become an event. ``code`` is stable, ``detail`` is prose
+    (cut to 1,000 characters: it may quote a hostile message)."""
 
     def __init__(self, code: str, detail: str) -> None:
+        if len(detail) > 1000:
+            detail = f"{detail[:1000]}...(+{len(detail) - 1000} chars)"
         super().__init__(f"{code}: {detail}")
         self.code: Final = code
         self.detail: Final = detail

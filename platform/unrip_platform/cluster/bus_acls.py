@@ -113,9 +113,10 @@ PRINCIPALS: Final[tuple[Principal, ...]] = (
             topics.CMD_EXECUTE_TRADE,
             topics.AUDIT_REACTOR_SKIP,
             topics.EXEC_TRADE_RESULT,
+            topics.STATE_MONITOR,  # its own counts, reloaded at start
             *topics.DLQ_TOPICS,
         ),
-        produces=(dlq(topics.EXEC_TRADE_RESULT),),
+        produces=(dlq(topics.EXEC_TRADE_RESULT), topics.STATE_MONITOR),
         groups=("monitor",),
     ),
     # Reads what it keeps; writes only to object storage, never to the bus.

@@ -44,3 +44,32 @@ def test_nearest_rank_percentiles() -> None:
     assert percentile(values, 100) == 100.0
     assert percentile([], 50) is None
     assert percentile([7.0], 99) == 7.0
+
+
+def test_counts_and_pnl_continue_from_a_saved_state() -> None:
+    before = PipelineStats()
+    before.demand("v:q1")
+    before.command("v:q1", "c1")
+    before.result("c1", "filled", Decimal("1.25"), Decimal(10), 5.0, False)
+    before.dead_letter("dlq.norm.swap_demand")
+    after = PipelineStats()
+    after.load_state(before.to_state())
+    after.demand("v:q2")
+    after.command("v:q2", "c2")
+    after.result("c2", "not_filled", Decimal(0), Decimal(0), 5.0, False)
+    snap = after.snapshot()
+    assert snap["demands"] == 2 and snap["commands"] == 2 and snap["results"] == 2
+    assert snap["pnl_usd"] == "1.25" and snap["fill_rate"] == 0.5
+    assert snap["dead_letters"] == {"dlq.norm.swap_demand": 1}
+
+
+def test_memory_stays_bounded_however_many_identities_are_counted() -> None:
+    stats = PipelineStats(window_keys=500)
+    for n in range(20_000):
+        stats.demand(f"v:q{n}")
+        stats.command(f"v:q{n}", f"c{n}")
+        stats.result(f"c{n}", "filled", Decimal(0), Decimal(0), 1.0, False)
+    assert all(size <= 500 for size in stats.window_sizes().values())
+    snap = stats.snapshot()
+    assert snap["demands"] == 20_000 and snap["results"] == 20_000
+    assert snap["undecided_demands"] == 0 and snap["awaiting_result"] == 0

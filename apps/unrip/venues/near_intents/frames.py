@@ -11,7 +11,7 @@ def event_fields(text: str) -> dict[str, Any] | None:
     ``params``); None for anything that is not a JSON-RPC message with params."""
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json follows
         return None
     params = message.get("params") if isinstance(message, dict) else None
     if not isinstance(params, dict):

@@ -23,7 +23,12 @@ from typing import Any, Final, Literal
 
 from pydantic import ValidationError
 
-from unrip.contracts.payloads import SwapDemandV1
+from unrip.contracts.payloads import (
+    MAX_ASSET_ID_CHARS,
+    MAX_ID_CHARS,
+    MAX_WINDOW_MS,
+    SwapDemandV1,
+)
 from unrip.venues import sources
 from unrip.venues.near_intents.assets import AssetIdError, check_asset_id
 from unrip.venues.near_intents.schemas import NearIntentsQuoteEventV1
@@ -34,6 +39,12 @@ DEFAULT_MIN_DEADLINE_MS: Final = 60_000
 # would only cost time to parse.
 _U128_MAX: Final = (1 << 128) - 1
 _U128_DIGITS: Final = len(str(_U128_MAX))
+
+# A quote event is well under 2 KiB; a frame of 256 KiB is not one worth parsing.
+MAX_FRAME_CHARS: Final = 256 * 1024
+# The relay's quote ids are 44-character hashes; the contracts refuse ids over 256.
+MAX_QUOTE_ID_CHARS: Final = MAX_ID_CHARS
+MAX_ASSET_ID: Final = MAX_ASSET_ID_CHARS
 
 _EVENT_METHODS: Final = frozenset({"event", "subscribe"})
 _QUOTE_MARKERS: Final = (
@@ -52,7 +63,7 @@ class NormalizeError(sources.NormalizeError):
     Codes: ``not_json``, ``not_an_object``, ``missing_field``, ``bad_field_type``,
     ``no_amount``, ``both_amounts``, ``non_integer_amount``, ``non_positive_amount``,
     ``amount_out_of_range``, ``same_asset``, ``unknown_asset_id_form``, ``invalid_asset_id``,
-    ``bad_min_deadline``, ``invalid_demand``.
+    ``bad_min_deadline``, ``invalid_demand``, ``too_large``, ``too_deep``, ``field_too_long``.
     """
 
 
@@ -80,10 +91,14 @@ def normalize(
     """
     if observed_at.utcoffset() is None:
         raise ValueError("observed_at must be timezone-aware")
+    if len(text) > MAX_FRAME_CHARS:
+        raise NormalizeError("too_large", f"{len(text)} characters > {MAX_FRAME_CHARS}")
     try:
         message = json.loads(text)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise NormalizeError("not_json", str(exc)) from None
+    except RecursionError:  # [ x 100,000: deeper than the parser follows
+        raise NormalizeError("too_deep", "JSON nested deeper than the parser follows") from None
     if not isinstance(message, dict):
         raise NormalizeError("not_an_object", f"JSON {type(message).__name__}, not an object")
     if message.get("method") not in _EVENT_METHODS:
@@ -112,7 +127,7 @@ def _normalize_quote(
     source: Source,
     response_window_ms: int,
 ) -> NormalizedQuote:
-    quote_id = _required_str(fields, "quote_id")
+    quote_id = _required_str(fields, "quote_id", MAX_QUOTE_ID_CHARS)
     asset_in = _asset(fields, "defuse_asset_identifier_in")
     asset_out = _asset(fields, "defuse_asset_identifier_out")
     if asset_in == asset_out:
@@ -133,7 +148,11 @@ def _normalize_quote(
     try:
         raw = NearIntentsQuoteEventV1(
             source=source,
-            subscription=subscription if isinstance(subscription, str) else None,
+            subscription=(
+                subscription
+                if isinstance(subscription, str) and 0 < len(subscription) <= MAX_ID_CHARS
+                else None
+            ),
             quote_id=quote_id,
         )
         demand = SwapDemandV1(
@@ -150,17 +169,27 @@ def _normalize_quote(
     return NormalizedQuote(raw=raw, demand=demand, quote_id=quote_id)
 
 
-def _required_str(fields: dict[str, Any], name: str) -> str:
+def _required_str(fields: dict[str, Any], name: str, max_chars: int) -> str:
     value = fields.get(name)
     if value is None:
         raise NormalizeError("missing_field", f"{name} is missing")
     if not isinstance(value, str) or not value:
-        raise NormalizeError("bad_field_type", f"{name} must be a non-empty string: {value!r}")
+        raise NormalizeError(
+            "bad_field_type", f"{name} must be a non-empty string: {_short(value)}"
+        )
+    if len(value) > max_chars:
+        raise NormalizeError("field_too_long", f"{name} has {len(value)} characters > {max_chars}")
     return value
 
 
+def _short(value: object) -> str:
+    # A rejected value in a detail line, cut: a hostile frame must not fill the DLQ's detail.
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:80]}..."
+
+
 def _asset(fields: dict[str, Any], name: str) -> str:
-    value = _required_str(fields, name)
+    value = _required_str(fields, name, MAX_ASSET_ID)
     try:
         return check_asset_id(value)
     except AssetIdError as exc:
@@ -179,25 +208,32 @@ def _amount(name: str, value: object) -> int:
     elif (
         isinstance(value, str) and value[:1] == "-" and value[1:].isascii() and value[1:].isdigit()
     ):
-        raise NormalizeError("non_positive_amount", f"{name} is negative: {value!r}")
+        raise NormalizeError("non_positive_amount", f"{name} is negative: {_short(value)}")
     else:
         raise NormalizeError(
-            "non_integer_amount", f"{name} must be a decimal string of base units: {value!r}"
+            "non_integer_amount", f"{name} must be a decimal string of base units: {_short(value)}"
         )
     if amount <= 0:
         raise NormalizeError("non_positive_amount", f"{name} must be positive: {value!r}")
     if amount > _U128_MAX:
-        raise NormalizeError("amount_out_of_range", f"{name} exceeds u128: {value!r}")
+        raise NormalizeError("amount_out_of_range", f"{name} exceeds u128: {_short(value)}")
     return amount
 
 
 def _min_deadline_ms(value: object) -> int:
     if value is None:
         return DEFAULT_MIN_DEADLINE_MS
-    if type(value) is int and value >= 0:
+    if type(value) is int and 0 <= value <= MAX_WINDOW_MS:
         return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= 12
+        and int(value) <= MAX_WINDOW_MS
+    ):
         return int(value)
     raise NormalizeError(
-        "bad_min_deadline", f"min_deadline_ms must be a non-negative integer: {value!r}"
+        "bad_min_deadline",
+        f"min_deadline_ms must be an integer from 0 to {MAX_WINDOW_MS}: {_short(value)}",
     )

@@ -229,11 +229,14 @@ class RelayClient:
             return
         try:
             reply = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # a hostile frame never stops the relay client
             return
         if not isinstance(reply, dict) or "method" in reply:
             return
-        future = self._pending.get(reply.get("id"))  # type: ignore[arg-type]
+        request_id = reply.get("id")
+        if not isinstance(request_id, int):  # ours are ints; a list id would not even hash
+            return
+        future = self._pending.get(request_id)
         if future is not None and not future.done():
             future.set_result(reply)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from unrip.contracts.envelope import Payload
+from unrip.contracts.payloads import Id
 
 
 class NearIntentsQuoteEventV1(Payload):
@@ -18,5 +19,5 @@ class NearIntentsQuoteEventV1(Payload):
     SCHEMA_VERSION = 1
 
     source: Literal["relay", "file"]
-    subscription: str | None = None
-    quote_id: str | None = None
+    subscription: Id | None = None
+    quote_id: Id | None = None

@@ -177,6 +177,13 @@ REJECTIONS = [
     ("invalid_asset_id", nested(quote(defuse_asset_identifier_in="nep245:contract.near"))),
     ("bad_min_deadline", nested(quote(min_deadline_ms="soon"))),
     ("bad_min_deadline", nested(quote(min_deadline_ms=-1))),
+    ("bad_min_deadline", nested(quote(min_deadline_ms=86_400_001))),
+    ("bad_min_deadline", nested(quote(min_deadline_ms="999999999999"))),
+    ("too_large", nested(quote(padding="x" * (256 * 1024)))),
+    ("too_deep", "[" * 100_000),
+    ("too_deep", '{"method":"event","params":' + "[" * 100_000),
+    ("field_too_long", nested(quote(quote_id="q" * 257))),
+    ("field_too_long", nested(quote(defuse_asset_identifier_in="nep245:c.near:" + "t" * 600))),
 ]
 
 
