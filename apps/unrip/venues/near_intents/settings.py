@@ -103,6 +103,12 @@ class NearIntentsSettings(BaseSettings):
             check_asset_id(asset_id)
         return value
 
+    def quote_filter(self) -> dict[str, list[str]] | None:
+        """The relay's quote subscription filter: only quotes whose both assets are listed."""
+        if not self.tokens:
+            return None
+        return {"tokens_in": list(self.tokens), "tokens_out": list(self.tokens)}
+
     def solver_identity(self) -> SolverIdentity:
         """The signing identity, or ``MissingCredentialsError`` naming what is absent."""
         missing = [
