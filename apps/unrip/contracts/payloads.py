@@ -172,6 +172,7 @@ class SkipReason(StrEnum):
     MAX_NOTIONAL = "max_notional"
     MAX_OPEN_EXPOSURE = "max_open_exposure"
     DAILY_LOSS_LIMIT = "daily_loss_limit"
+    QUOTE_VALIDITY_TOO_LONG = "quote_validity_too_long"
 
 
 class ReactorSkipV1(Payload):

@@ -70,6 +70,12 @@ def decide(
     if now >= demand.deadline:
         late_ms = (now - demand.deadline).total_seconds() * 1000
         return Skip(SkipReason.EXPIRED, f"deadline passed {late_ms:.0f} ms before the decision")
+    if demand.min_deadline_ms > strategy.max_quote_validity_ms:
+        return Skip(
+            SkipReason.QUOTE_VALIDITY_TOO_LONG,
+            f"requester asks for {demand.min_deadline_ms} ms of validity, "
+            f"above the {strategy.max_quote_validity_ms} ms maximum",
+        )
     asset_in = strategy.assets.get(demand.asset_in)
     asset_out = strategy.assets.get(demand.asset_out)
     if asset_in is None or asset_out is None:

@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 log = logging.getLogger(__name__)
 
+MAX_QUOTE_VALIDITY_CEILING_MS = 86_400_000
 PRICE_SCALE = 10**12  # reference prices become integers of 1e-12 USD: exact, fast arithmetic
 
 PositiveUsd = Annotated[Decimal, Field(gt=0)]
@@ -56,8 +57,21 @@ class Strategy(BaseModel):
     spread_bps: int = Field(ge=0, le=5000)
     min_notional_usd: NonNegativeUsd = Decimal(0)
     quote_validity_ms: int = Field(default=60_000, ge=0)
+    # How long a signed quote may stay valid at most: a requester asking for longer is skipped
+    # (a signed quote is an open promise until its deadline). At most a day, so deadline
+    # arithmetic stays far inside datetime's range.
+    max_quote_validity_ms: int = Field(default=120_000, gt=0, le=MAX_QUOTE_VALIDITY_CEILING_MS)
     limits: RiskLimits
     assets: dict[str, AssetPrice] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _validity_within_maximum(self) -> Self:
+        if self.quote_validity_ms > self.max_quote_validity_ms:
+            raise ValueError(
+                f"quote_validity_ms {self.quote_validity_ms} exceeds "
+                f"max_quote_validity_ms {self.max_quote_validity_ms}"
+            )
+        return self
 
     @field_validator("assets")
     @classmethod

@@ -177,6 +177,13 @@ class NearIntentsVenue:
             return self._outcome(
                 order, OrderStatus.REJECTED, reason="deadline passed before sending"
             )
+        if order.quote_validity_ms > self._settings.max_quote_validity_ms:
+            return self._outcome(
+                order,
+                OrderStatus.REJECTED,
+                reason=f"quote validity {order.quote_validity_ms} ms above the "
+                f"{self._settings.max_quote_validity_ms} ms maximum; not signed",
+            )
         if not relay.connected:
             raise VenueUnavailableError(f"quote {order.quote_id}: relay not connected; not sent")
         signed = build_quote_response(order, identity)
