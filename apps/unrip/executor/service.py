@@ -26,7 +26,7 @@ from aiokafka.structs import TopicPartition
 from unrip.contracts import LedgerEntryV1, utc_now
 from unrip.executor.ledger import Ledger
 from unrip.executor.metrics import IN_FLIGHT
-from unrip.executor.plan import BatchPlan, Planner
+from unrip.executor.plan import BatchPlan, Command, Planner
 from unrip.executor.settings import ExecutorSettings
 from unrip.executor.venue_calls import ParkedError, VenueCalls
 from unrip.runtime.consumer import Batch, ConsumerLoop
@@ -125,7 +125,9 @@ class ExecutorService(Service):
         so they are redelivered and take the normal path (submit, or expire).
         """
         try:
-            found = await self.venue.lookup([entry.client_order_id for _, entry in leftovers])
+            found = await self.venue.lookup(
+                [Command(partition, entry).order() for partition, entry in leftovers]
+            )
         except VenueUnavailableError as exc:
             log.warning("reconciliation deferred: venue unavailable", extra={"error": str(exc)})
             return
@@ -154,7 +156,7 @@ class ExecutorService(Service):
         await self.ledger.write([(c.partition, c.entry) for c in plan.to_execute])
         IN_FLIGHT.set(len(plan.to_execute) + len(plan.to_reconcile))
         if plan.to_reconcile:
-            found = await self.calls.lookup([c.client_order_id for c in plan.to_reconcile])
+            found = await self.calls.lookup([c.order() for c in plan.to_reconcile])
             self.planner.reconcile(plan, found, now)
         if plan.to_execute:
             answers = await self.calls.submit([c.order() for c in plan.to_execute])

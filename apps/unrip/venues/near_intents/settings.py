@@ -50,6 +50,9 @@ class NearIntentsSettings(BaseSettings):
     reconnect_max_s: float = Field(default=30.0, gt=0)
     request_timeout_s: float = Field(default=2.0, gt=0)
     settle_grace_ms: int = Field(default=10_000, ge=0)
+    # NEAR JSON-RPC endpoint for the verifier's is_nonce_used / invalidate_nonces; unset: no
+    # chain checks (outcomes only from quote_status, none after a restart).
+    rpc_url: str | None = None
     # The executor's own bound on a signed quote's lifetime, checked again after the reactor's
     # strategy maximum: a forged or stale command cannot get a quote signed for years.
     max_quote_validity_ms: int = Field(default=120_000, gt=0, le=86_400_000)

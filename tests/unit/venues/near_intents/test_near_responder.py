@@ -110,7 +110,7 @@ async def test_a_resubmitted_order_returns_the_stored_outcome(relay: FakeRelay) 
     try:
         [first] = await venue.submit([order])
         [again] = await venue.submit([order])
-        found = await venue.lookup([order.client_order_id, "never-sent"])
+        found = await venue.lookup([order, make_order("never-sent")])
     finally:
         await venue.close()
 
@@ -221,7 +221,7 @@ async def test_no_answer_means_the_outcome_is_unknown(relay: FakeRelay) -> None:
     try:
         with pytest.raises(VenueUnavailableError, match="outcome unknown"):
             await venue.submit([order])
-        assert await venue.lookup([order.client_order_id]) == {}
+        assert await venue.lookup([order]) == {}
     finally:
         await venue.close()
 
