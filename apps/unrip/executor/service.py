@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from unrip.contracts import LedgerEntryV1, utc_now
+from unrip.executor.kill_switch import refuse_all, start_kill_switch
 from unrip.executor.ledger import Ledger
 from unrip.executor.metrics import IN_FLIGHT
 from unrip.executor.plan import BatchPlan, Command, Planner
@@ -68,6 +69,7 @@ class ExecutorService(Service):
                 await client.start()
                 stack.push_async_callback(client.stop)
             stack.push_async_callback(self.venue.close)
+            self.kill_switch = await start_kill_switch(s, self.venue, stop, stack)
             self.ledger = Ledger(self.producer, reader)
             self.planner = Planner(
                 instance_id=s.instance_id, execution_venue=self.venue.name, ledger=self.ledger.get
@@ -151,6 +153,8 @@ class ExecutorService(Service):
         for tp, records in batch.items():
             for record in records:
                 self.planner.classify(plan, tp.partition, record, now)
+        if self.kill_switch.check():
+            refuse_all(self.planner, plan, now)
         # The intent to execute is durable before any venue call (what reconciliation adds
         # later is already ``executing`` in the ledger).
         await self.ledger.write([(c.partition, c.entry) for c in plan.to_execute])
@@ -158,6 +162,8 @@ class ExecutorService(Service):
         if plan.to_reconcile:
             found = await self.calls.lookup([c.order() for c in plan.to_reconcile])
             self.planner.reconcile(plan, found, now)
+            if self.kill_switch.check():
+                refuse_all(self.planner, plan, now)
         if plan.to_execute:
             answers = await self.calls.submit([c.order() for c in plan.to_execute])
             done = utc_now()

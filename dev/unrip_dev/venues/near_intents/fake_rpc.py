@@ -59,6 +59,7 @@ class FakeNearRpc:
         self.calls: list[dict[str, Any]] = []
         self.transactions: list[dict[str, Any]] = []
         self.access_key_nonce = 1000
+        self.transaction_seen = asyncio.Event()  # set by every accepted transaction
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -164,6 +165,7 @@ class FakeNearRpc:
             return _error(request_id, "INVALID_TRANSACTION")
         self.access_key_nonce = max(self.access_key_nonce, signed.nonce)
         self.transactions.append({"signer_id": signed.signer_id, "actions": signed.actions})
+        self.transaction_seen.set()
         for action in signed.actions:
             if action["method_name"] == "invalidate_nonces" and action["deposit"] >= 1:
                 for nonce in json.loads(action["args"]).get("nonces", []):
