@@ -28,6 +28,7 @@ from unrip.executor.kill_switch import refuse_all, start_kill_switch
 from unrip.executor.ledger import Ledger
 from unrip.executor.metrics import IN_FLIGHT
 from unrip.executor.plan import BatchPlan, Command, Planner
+from unrip.executor.readiness import follow_venue
 from unrip.executor.settings import ExecutorSettings
 from unrip.executor.venue_calls import ParkedError, VenueCalls
 from unrip.runtime.consumer import Batch, ConsumerLoop
@@ -78,6 +79,10 @@ class ExecutorService(Service):
             if not await self.calls.start():
                 return
             self.health.satisfied("venue")
+            readiness = asyncio.create_task(
+                follow_venue(self.venue, self.health, stop, 1.0), name="venue-readiness"
+            )
+            stack.callback(readiness.cancel)
             await _check_co_partitioning(reader)
             consumer = make_consumer(s, "executor", s.executor_group_id)
             await consumer.start()

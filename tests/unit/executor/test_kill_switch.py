@@ -1,4 +1,4 @@
-"""The executor's kill switch: read from the strategy source, refusing, recalling on engage."""
+"""The executor's kill switch (strategy source, recall on engage) and venue-following readiness."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from unrip.executor.kill_switch import KillSwitch
+from unrip.executor.readiness import reflect
+from unrip.runtime.health import Health
 from unrip.strategy.document import DEFAULT_STRATEGY_PATH, StrategyFile
 from unrip.venues.near_intents.responder import NearIntentsVenue
 from unrip_dev.venues.near_intents.fake_relay import FakeRelay
@@ -105,3 +107,20 @@ def test_a_switch_already_on_at_start_refuses_from_the_first_command(strategy: P
         recall_on_engage=True,
     )
     assert switch.engaged and switch.check()
+
+
+async def test_the_executor_is_ready_only_while_the_relay_is_connected(
+    relay: FakeRelay, node: FakeNearRpc
+) -> None:
+    venue = NearIntentsVenue(settings_for(relay, rpc_url=node.url))
+    await venue.start()
+    await venue.wait_ready(5)
+    health = Health()
+    health.started()
+    try:
+        reflect(venue, health)
+        assert health.ready
+    finally:
+        await venue.close()  # the relay connection is gone
+    reflect(venue, health)
+    assert "venue" in health.reasons()
