@@ -192,6 +192,7 @@ class ReactorSkipV1(Payload):
 class LedgerState(StrEnum):
     RECEIVED = "received"
     EXECUTING = "executing"
+    SUBMITTED = "submitted"  # the venue accepted it; the outcome comes later (settlement)
     EXECUTED = "executed"
     FAILED = "failed"
 

@@ -27,7 +27,7 @@ from prometheus_client import Gauge, Histogram
 
 from unrip.contracts import ContractError, LedgerEntryV1, LedgerState, decode, make_envelope
 from unrip.contracts.envelope import utc_now
-from unrip.executor.states import TERMINAL, newer
+from unrip.executor.states import IN_FLIGHT_STATES, TERMINAL, newer
 from unrip.runtime.kafka import Outgoing, publish_all
 from unrip.runtime.replay import catch_up
 from unrip.topics import STATE_EXECUTOR_LEDGER
@@ -93,7 +93,7 @@ class Ledger:
             (p, entry)
             for p in partitions
             for entry in self._entries.get(p, {}).values()
-            if isinstance(entry, LedgerEntryV1) and entry.state is LedgerState.EXECUTING
+            if isinstance(entry, LedgerEntryV1) and entry.state in IN_FLIGHT_STATES
         ]
 
     async def restore(self, partitions: Sequence[int]) -> RestoreReport:

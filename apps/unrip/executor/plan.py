@@ -117,7 +117,7 @@ class Planner:
             self.republish(plan, partition, command.command_id)
             return
         assert not isinstance(entry, Settled)  # only final states are kept as summaries
-        if entry is not None and entry.state is LedgerState.EXECUTING:
+        if entry is not None and entry.state in states.IN_FLIGHT_STATES:
             plan.to_reconcile.append(Command(partition, entry))
             return
         if entry is None:

@@ -2,15 +2,20 @@
 
 Per batch (docs/executor.md has the full argument):
 
-1. classify each command (``plan.Planner``): invalid -> DLQ; already terminal in the ledger ->
-   re-publish the stored result (never execute again); left ``executing`` by a crash ->
-   reconcile with the venue; past its deadline -> ``failed``/expired; otherwise new;
-2. record ``executing`` for every new command in the ledger and wait for the broker's ack;
-3. call the venue (one batch call; on an unknown outcome ask the venue before resubmitting);
-4. record ``executed``/``failed`` with the result and publish the results, wait for both;
-5. only then commit the batch's offsets (the consume loop does).
+1. wait for room in the in-flight window (``window.InFlight``); interrupted by a stop or a
+   rebalance, the batch is given back whole (commit watermark: its first offsets);
+2. classify each command (``plan.Planner``): invalid -> DLQ; already terminal in the ledger ->
+   re-publish the stored result (never execute again); in flight in the ledger (``executing``
+   or ``submitted``) -> resume tracking it unless this process already does; past its deadline
+   -> ``failed``/expired; while the kill switch is on -> ``failed``/kill_switch; otherwise new;
+3. record ``executing`` for every new command in the ledger and wait for the broker's ack: the
+   point of no return, from which the ledger carries the command;
+4. hand the new commands to a tracking task (``tracker.Tracker``: one venue call, outcomes
+   recorded when they come, ``submitted`` when the venue accepted them) and publish the rest;
+5. return: the batch's offsets may be committed (the consume loop does, in time).
 A crash between any two steps leaves either nothing (the command is redelivered and treated
-as new) or an ``executing`` entry (reconciled by client order id), never a silent double.
+as new) or an in-flight entry, which the partition's owner resumes (``Tracker.resume``: asks
+the venue until its answer is conclusive, never resubmits what the venue may have seen).
 """
 
 from __future__ import annotations
@@ -18,25 +23,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections import defaultdict
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from unrip.contracts import LedgerEntryV1, utc_now
+from unrip.contracts import utc_now
 from unrip.executor.kill_switch import refuse_all, start_kill_switch
 from unrip.executor.ledger import Ledger
 from unrip.executor.metrics import IN_FLIGHT
 from unrip.executor.plan import BatchPlan, Command, Planner
 from unrip.executor.readiness import follow_venue
 from unrip.executor.settings import ExecutorSettings
-from unrip.executor.venue_calls import ParkedError, VenueCalls
-from unrip.runtime.consumer import Batch, ConsumerLoop
+from unrip.executor.tracker import Tracker
+from unrip.executor.venue_calls import VenueCalls
+from unrip.executor.window import InFlight
+from unrip.runtime.consumer import Batch, ConsumerLoop, Watermarks
 from unrip.runtime.kafka import make_consumer, make_producer, publish_all
 from unrip.runtime.service import Service
 from unrip.topics import CMD_EXECUTE_TRADE, STATE_EXECUTOR_LEDGER
 from unrip.venues import registry
-from unrip.venues.base import Venue, VenueUnavailableError
+from unrip.venues.base import Venue
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,23 @@ class ExecutorService(Service):
             self.planner = Planner(
                 instance_id=s.instance_id, execution_venue=self.venue.name, ledger=self.ledger.get
             )
+            self.window = InFlight(
+                per_partition=s.executor_window_per_partition, total=s.executor_window_total
+            )
+            self.tracker = Tracker(
+                venue=self.venue,
+                calls=self.calls,
+                planner=self.planner,
+                ledger=self.ledger,
+                kill_switch=self.kill_switch,
+                flush=self._flush,
+                durable=self.window.durable,
+                publish=lambda outgoing: publish_all(self.producer, outgoing),
+                take_echoes=self.window.take_echoes,
+                stop=stop,
+                instance_id=s.instance_id,
+            )
+            self._stop = stop
             self.health.wait_for("venue")
             if not await self.calls.start():
                 return
@@ -88,7 +112,7 @@ class ExecutorService(Service):
             await consumer.start()
             stack.push_async_callback(consumer.stop)  # leaves the group: partitions move at once
             self.health.started()
-            loop = ConsumerLoop(
+            self.loop = ConsumerLoop(
                 consumer,
                 [CMD_EXECUTE_TRADE],
                 self,
@@ -96,9 +120,11 @@ class ExecutorService(Service):
                 commit_interval_ms=s.kafka_commit_interval_ms,
             )
             try:
-                await loop.run(stop)
-            except ParkedError as exc:
-                log.warning("stopped with commands parked as executing", extra={"detail": str(exc)})
+                await self.loop.run(stop)
+            finally:
+                # Hand in-flight commands off through the ledger; never wait for settlement.
+                handed = await self.window.hand_off()
+                log.info("stopped", extra={"in_flight_handed_off": handed})
 
     # -- rebalances ----------------------------------------------------------------------
 
@@ -115,78 +141,65 @@ class ExecutorService(Service):
                 "seconds": round(report.seconds, 4),
             },
         )
-        if report.leftovers:
-            await self._reconcile_on_assignment(report.leftovers)
+        for partition, entry in report.leftovers:
+            if not self.window.tracked(partition, entry.command_id):
+                item = Command(partition, entry)
+                self.window.start([(partition, entry.command_id)], self.tracker.resume(item))
 
     async def on_revoked(self, partitions: set[TopicPartition]) -> None:
         released = [tp.partition for tp in partitions if tp.topic == CMD_EXECUTE_TRADE]
+        handed = await self.window.hand_off(released)
         self.ledger.release(released)
-        log.info("partitions revoked", extra={"partitions": sorted(released)})
-
-    async def _reconcile_on_assignment(
-        self, leftovers: Sequence[tuple[int, LedgerEntryV1]]
-    ) -> None:
-        """Resolve what a crashed owner left ``executing`` that the venue has an answer for.
-
-        Entries the venue has never seen stay ``executing``: their commands were not committed,
-        so they are redelivered and take the normal path (submit, or expire).
-        """
-        try:
-            found = await self.venue.lookup(
-                [Command(partition, entry).order() for partition, entry in leftovers]
-            )
-        except VenueUnavailableError as exc:
-            log.warning("reconciliation deferred: venue unavailable", extra={"error": str(exc)})
-            return
-        plan = BatchPlan()
-        now = utc_now()
-        for partition, entry in leftovers:
-            outcome = found.get(entry.client_order_id)
-            if outcome is not None and entry.command is not None:
-                self.planner.finish(plan, partition, entry, outcome, None, now, reconciled=True)
-        await self._flush(plan)
-        log.info(
-            "reconciled after crash",
-            extra={"resolved": len(plan.finals), "left": len(leftovers) - len(plan.finals)},
-        )
+        log.info("partitions revoked", extra={"partitions": sorted(released), "handed": handed})
 
     # -- the batch -----------------------------------------------------------------------
 
-    async def handle(self, batch: Batch) -> None:
+    async def handle(self, batch: Batch) -> Watermarks | None:
+        needs = {tp.partition: len(records) for tp, records in batch.items()}
+        if not await self.window.room(needs, (self._stop, self.loop.rebalancing)):
+            # No room before a stop or a rebalance: give the whole batch back (watermark).
+            return {tp: records[0].offset for tp, records in batch.items()}
         now = utc_now()
         plan = BatchPlan()
+        occurrences: dict[tuple[int, str], list[int]] = defaultdict(list)
         for tp, records in batch.items():
             for record in records:
                 self.planner.classify(plan, tp.partition, record, now)
+                if record.key is not None:  # commands are keyed by command_id
+                    key = record.key.decode("utf-8", "replace")
+                    occurrences[(tp.partition, key)].append(record.offset)
+        # A duplicate's offset: the command's second occurrence here, or its only one.
+        plan_offsets = {k: v[1] if len(v) > 1 else v[0] for k, v in occurrences.items()}
         if self.kill_switch.check():
             refuse_all(self.planner, plan, now)
-        # The intent to execute is durable before any venue call (what reconciliation adds
-        # later is already ``executing`` in the ledger).
+        # The intent to execute is durable before any venue call; from then on the ledger
+        # carries the command (the batch's offsets may be committed), and a task tracks it.
         await self.ledger.write([(c.partition, c.entry) for c in plan.to_execute])
-        IN_FLIGHT.set(len(plan.to_execute) + len(plan.to_reconcile))
-        if plan.to_reconcile:
-            found = await self.calls.lookup([c.order() for c in plan.to_reconcile])
-            self.planner.reconcile(plan, found, now)
-            if self.kill_switch.check():
-                refuse_all(self.planner, plan, now)
         if plan.to_execute:
-            answers = await self.calls.submit([c.order() for c in plan.to_execute])
-            done = utc_now()
-            for item in plan.to_execute:
-                answer = answers[item.client_order_id]
-                self.planner.finish(
-                    plan,
-                    item.partition,
-                    item.entry,
-                    answer.outcome,
-                    answer.latency_ms,
-                    done,
-                    reconciled=answer.reconciled,
-                )
+            commands = [(c.partition, c.entry.command_id) for c in plan.to_execute]
+            self.window.start(commands, self.tracker.execute(plan.to_execute))
+        for item in plan.to_reconcile:  # in flight in the ledger, redelivered
+            if self.window.tracked(item.partition, item.entry.command_id):
+                offset = plan_offsets.get((item.partition, item.entry.command_id))
+                self.window.echo(item.entry.command_id, item.partition, offset)
+            else:
+                commands = [(item.partition, item.entry.command_id)]
+                self.window.start(commands, self.tracker.resume(item))
         for partition, command_id in plan.repeat_after:
-            self.planner.republish(plan, partition, command_id)
+            if self.window.tracked(partition, command_id):
+                self.window.echo(command_id, partition, plan_offsets.get((partition, command_id)))
+            else:
+                self.planner.republish(plan, partition, command_id)
         await self._flush(plan)
-        IN_FLIGHT.set(0)
+        IN_FLIGHT.set(self.window.total)
+        return None
+
+    def commit_watermarks(self) -> Watermarks:
+        """Duplicates still waiting for their command's result are not committed yet."""
+        return {
+            TopicPartition(CMD_EXECUTE_TRADE, partition): offset
+            for partition, offset in self.window.watermarks().items()
+        }
 
     async def _flush(self, plan: BatchPlan) -> None:
         await asyncio.gather(

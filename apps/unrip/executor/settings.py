@@ -16,6 +16,9 @@ class ExecutorSettings(ServiceSettings):
     executor_venue: str = "paper"
     executor_venue_retry_initial_s: float = Field(default=0.05, gt=0)
     executor_venue_retry_max_s: float = Field(default=2.0, gt=0)
+    # The in-flight window (executor/window.py): commands sent and awaiting their outcome.
+    executor_window_per_partition: int = Field(default=1000, ge=1)
+    executor_window_total: int = Field(default=4000, ge=1)
     # The kill switch: the same strategy source as the reactor (executor/kill_switch.py).
     executor_strategy_file: Path = Field(default=DEFAULT_STRATEGY_PATH)
     executor_strategy_configmap: str | None = None

@@ -96,6 +96,9 @@ class NearIntentsVenue:
         # Signed quotes awaiting settlement: client order id -> (nonce, intent deadline).
         self._outstanding: dict[str, tuple[bytes, datetime]] = {}
         self.recalled = 0
+        # Called with the client order id once the relay accepted a quote (the executor
+        # records ``submitted``); outcomes come later.
+        self.on_sent: Callable[[str], None] | None = None
         self._recalled_nonces: set[bytes] = set()
         self._now = now
         self._sleep = sleep
@@ -203,6 +206,10 @@ class NearIntentsVenue:
         """Signed quotes awaiting settlement."""
         return len(self._outstanding)
 
+    def settles_by(self, order: VenueOrder) -> datetime:
+        """From when ``lookup``'s silence about ``order`` is conclusive (never executed)."""
+        return self._settled_on_chain_by(order)
+
     def _settled_on_chain_by(self, order: VenueOrder) -> datetime:
         if order.quote_validity_ms > self._settings.max_quote_validity_ms:
             return datetime.max.replace(tzinfo=order.deadline.tzinfo)  # never signed
@@ -301,6 +308,8 @@ class NearIntentsVenue:
         if result != "OK":
             self._settlements.pop(signed.quote_hash, None)
             return self._outcome(order, OrderStatus.REJECTED, reason=f"relay answered {result!r}")
+        if self.on_sent is not None:
+            self.on_sent(order.client_order_id)
         wait_until = signed.intent_deadline + timedelta(milliseconds=self._settings.settle_grace_ms)
         try:
             await self._wait(settlement, wait_until)
