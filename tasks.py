@@ -100,6 +100,7 @@ def dev(
         "seed": "seed of the kill schedule (printed, to replay a run)",
         "json": "print the report as one JSON object on the last line of stdout",
         "bootstrap_servers": "use this Kafka/Redpanda instead of the embedded broker",
+        "venue": "paper (default) or near_intents (relay and chain stand-in process)",
     }
 )
 def chaos(
@@ -113,6 +114,7 @@ def chaos(
     seed: int = -1,
     json: bool = False,
     bootstrap_servers: str | None = None,
+    venue: str = "paper",
 ) -> None:
     """Kill executors while they work; prove no trade was executed twice or lost."""
     import json as json_module
@@ -129,6 +131,7 @@ def chaos(
             rate_per_s=float(rate),
             seed=None if seed < 0 else seed,
             bootstrap_servers=bootstrap_servers,
+            venue=venue,
         )
     )
     summary = report.as_dict()

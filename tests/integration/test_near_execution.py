@@ -4,7 +4,6 @@ from the chain, and every command gets exactly one result with no quote answered
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -106,7 +105,6 @@ async def test_quotes_outstanding_at_a_sigterm_are_resolved_once_by_the_successo
         timeout_s=120,
         what="a result for every command",
     )
-    await asyncio.sleep(0)
     final = await stats(standin["rpc_url"])
     assert final["duplicates"] == 0  # no quote answered twice, restart included
     assert all(len(copies) == 1 for copies in by_command.values())

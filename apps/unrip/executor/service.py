@@ -141,10 +141,14 @@ class ExecutorService(Service):
                 "seconds": round(report.seconds, 4),
             },
         )
-        for partition, entry in report.leftovers:
-            if not self.window.tracked(partition, entry.command_id):
-                item = Command(partition, entry)
-                self.window.start([(partition, entry.command_id)], self.tracker.resume(item))
+        leftovers = [
+            Command(partition, entry)
+            for partition, entry in report.leftovers
+            if not self.window.tracked(partition, entry.command_id)
+        ]
+        if leftovers:
+            commands = [(c.partition, c.entry.command_id) for c in leftovers]
+            self.window.start(commands, self.tracker.resume(leftovers))
 
     async def on_revoked(self, partitions: set[TopicPartition]) -> None:
         released = [tp.partition for tp in partitions if tp.topic == CMD_EXECUTE_TRADE]
@@ -178,13 +182,16 @@ class ExecutorService(Service):
         if plan.to_execute:
             commands = [(c.partition, c.entry.command_id) for c in plan.to_execute]
             self.window.start(commands, self.tracker.execute(plan.to_execute))
+        untracked: list[Command] = []
         for item in plan.to_reconcile:  # in flight in the ledger, redelivered
             if self.window.tracked(item.partition, item.entry.command_id):
                 offset = plan_offsets.get((item.partition, item.entry.command_id))
                 self.window.echo(item.entry.command_id, item.partition, offset)
             else:
-                commands = [(item.partition, item.entry.command_id)]
-                self.window.start(commands, self.tracker.resume(item))
+                untracked.append(item)
+        if untracked:
+            commands = [(c.partition, c.entry.command_id) for c in untracked]
+            self.window.start(commands, self.tracker.resume(untracked))
         for partition, command_id in plan.repeat_after:
             if self.window.tracked(partition, command_id):
                 self.window.echo(command_id, partition, plan_offsets.get((partition, command_id)))

@@ -98,45 +98,58 @@ class Tracker:
             )
         await self._record(plan)
 
-    async def resume(self, item: Command) -> None:
-        order = item.order()
-        while not self._stop.is_set():
+    async def resume(self, items: Sequence[Command]) -> None:
+        """In-flight entries from the ledger: ask the venue (one lookup for all) until each
+        has an outcome or the venue's silence about it is conclusive."""
+        pending = {item.client_order_id: item for item in items}
+        while pending and not self._stop.is_set():
             try:
-                found = await self._calls.lookup([order])
+                found = await self._calls.lookup([item.order() for item in pending.values()])
             except ParkedError:
                 return
-            outcome = found.get(item.client_order_id)
             now = utc_now()
-            if outcome is not None:
-                plan = BatchPlan()
-                self._planner.finish(
-                    plan, item.partition, item.entry, outcome, None, now, reconciled=True
-                )
+            plan = BatchPlan()
+            resend: list[Command] = []
+            for client_order_id, item in list(pending.items()):
+                outcome = found.get(client_order_id)
+                order = item.order()
+                if outcome is not None:
+                    del pending[client_order_id]
+                    self._planner.finish(
+                        plan, item.partition, item.entry, outcome, None, now, reconciled=True
+                    )
+                elif now >= self._settles_by(order, now):
+                    del pending[client_order_id]
+                    self._absent(plan, item, order, now, resend)
+            if plan.finals:
                 await self._record(plan)
-                return
-            conclusive_at = self._settles_by(order, now)
-            if now < conclusive_at:
-                wait_s = min((conclusive_at - now).total_seconds(), RESUME_POLL_MAX_S)
-                await sleep_unless_stopped(self._stop, max(wait_s, 0.01))
-                continue
-            await self._absent(item, order, now)
-            return
+            if resend:
+                await self.execute(resend)
+            if pending:
+                soonest = min(self._settles_by(i.order(), now) for i in pending.values())
+                wait_s = min(max((soonest - now).total_seconds(), 0.01), RESUME_POLL_MAX_S)
+                await sleep_unless_stopped(self._stop, wait_s)
 
-    async def _absent(self, item: Command, order: VenueOrder, now: datetime) -> None:
-        # The venue has never seen the order (conclusively).
-        plan = BatchPlan()
+    def _absent(
+        self,
+        plan: BatchPlan,
+        item: Command,
+        order: VenueOrder,
+        now: datetime,
+        resend: list[Command],
+    ) -> None:
+        # The venue has (conclusively) never seen the order: send it only if it was never
+        # reported sent and is still answerable; otherwise it expired while in flight.
         if item.entry.state is LedgerState.EXECUTING and now < order.deadline:
             if self._kill_switch.check():
                 self._planner.fail(
                     plan, item.partition, item.entry, TradeStatus.REJECTED, KILL_SWITCH, now
                 )
             else:
-                await self.execute([item])
-                return
-        else:
-            reason = "deadline passed while its executor was down"
-            self._planner.fail(plan, item.partition, item.entry, TradeStatus.EXPIRED, reason, now)
-        await self._record(plan)
+                resend.append(item)
+            return
+        reason = "deadline passed while its executor was down"
+        self._planner.fail(plan, item.partition, item.entry, TradeStatus.EXPIRED, reason, now)
 
     def _settles_by(self, order: VenueOrder, now: datetime) -> datetime:
         settles_by = getattr(self._venue, "settles_by", None)

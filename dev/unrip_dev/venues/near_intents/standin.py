@@ -20,7 +20,9 @@ import hashlib
 import json
 import signal
 import sys
+import time
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from unrip_dev.venues.near_intents.fake_relay import FakeRelay
@@ -35,6 +37,9 @@ class SharingRelay(FakeRelay):
         self.fill_share = fill_share
         self.answered: Counter[str] = Counter()  # quote_id -> quote_responses received
         self.fills = 0
+        # Accepted, not (yet) executed quotes by intent deadline: what awaits settlement.
+        self.open_deadlines: dict[str, float] = {}
+        self.max_outstanding = 0
 
     async def _on_quote_response(
         self, client: Any, request_id: object, quote: dict[str, Any]
@@ -47,6 +52,16 @@ class SharingRelay(FakeRelay):
             if draw / 2**32 < self.fill_share:
                 self.fills += 1
                 await self.settle(quote_hash, intent_hash=f"i-{quote_hash[:8]}", tx_hash="t")
+            else:
+                self.open_deadlines[quote_hash] = _intent_deadline(quote)
+        self._count_outstanding()
+
+    def _count_outstanding(self) -> None:
+        now = time.time()
+        for quote_hash, deadline in list(self.open_deadlines.items()):
+            if deadline <= now:
+                del self.open_deadlines[quote_hash]
+        self.max_outstanding = max(self.max_outstanding, len(self.open_deadlines))
 
     def stats(self) -> dict[str, int]:
         return {
@@ -54,7 +69,13 @@ class SharingRelay(FakeRelay):
             "quotes": len(self.answered),
             "duplicates": sum(1 for n in self.answered.values() if n > 1),
             "fills": self.fills,
+            "max_outstanding": self.max_outstanding,
         }
+
+
+def _intent_deadline(quote: dict[str, Any]) -> float:
+    message = json.loads(quote["signed_data"]["payload"]["message"])
+    return datetime.fromisoformat(message["deadline"].replace("Z", "+00:00")).timestamp()
 
 
 class StatsRpc(FakeNearRpc):
