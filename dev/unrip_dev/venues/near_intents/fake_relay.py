@@ -58,6 +58,7 @@ class FakeRelay:
         self.handshakes = 0
         self.rejected_handshakes = 0
         self.requests: list[dict[str, Any]] = []
+        self.keep_requests = True  # tests read them; a long-running stand-in turns this off
         self.quote_responses: list[dict[str, Any]] = []
         self._clients: list[_Client] = []
         self._server: Server | None = None
@@ -183,7 +184,8 @@ class FakeRelay:
             self._clients.remove(client)
 
     async def _on_request(self, client: _Client, request: dict[str, Any]) -> None:
-        self.requests.append(request)
+        if self.keep_requests:
+            self.requests.append(request)
         method, params, request_id = request.get("method"), request.get("params"), request.get("id")
         if method == "subscribe" and isinstance(params, list) and params:
             sub_id = str(uuid.uuid4())
@@ -201,7 +203,8 @@ class FakeRelay:
     async def _on_quote_response(
         self, client: _Client, request_id: object, quote: dict[str, Any]
     ) -> None:
-        self.quote_responses.append(quote)
+        if self.keep_requests:
+            self.quote_responses.append(quote)
         async with self._changed:
             self._changed.notify_all()
         if not self.answer_quote_responses:

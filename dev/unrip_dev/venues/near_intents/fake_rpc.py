@@ -57,6 +57,7 @@ class FakeNearRpc:
         # False: answer every call with HTTP 503 (the node is down).
         self.available = True
         self.calls: list[dict[str, Any]] = []
+        self.keep_calls = True  # tests read them; a long-running stand-in turns this off
         self.transactions: list[dict[str, Any]] = []
         self.access_key_nonce = 1000
         self.transaction_seen = asyncio.Event()  # set by every accepted transaction
@@ -119,7 +120,8 @@ class FakeNearRpc:
             request = json.loads(body)
         except ValueError:
             return "200 OK", _error(None, "PARSE_ERROR")
-        self.calls.append(request)
+        if self.keep_calls:
+            self.calls.append(request)
         request_id, method = request.get("id"), request.get("method")
         params = request.get("params")
         if method == "query" and isinstance(params, dict):

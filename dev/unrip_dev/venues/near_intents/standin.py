@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import heapq
 import json
 import signal
 import sys
@@ -34,11 +35,12 @@ class SharingRelay(FakeRelay):
 
     def __init__(self, *, jwt: str, chain: VerifierState, fill_share: float) -> None:
         super().__init__(jwt=jwt, chain=chain)
+        self.keep_requests = False
         self.fill_share = fill_share
         self.answered: Counter[str] = Counter()  # quote_id -> quote_responses received
         self.fills = 0
         # Accepted, not (yet) executed quotes by intent deadline: what awaits settlement.
-        self.open_deadlines: dict[str, float] = {}
+        self.open_deadlines: list[float] = []  # a heap: the soonest deadline first
         self.max_outstanding = 0
 
     async def _on_quote_response(
@@ -53,14 +55,13 @@ class SharingRelay(FakeRelay):
                 self.fills += 1
                 await self.settle(quote_hash, intent_hash=f"i-{quote_hash[:8]}", tx_hash="t")
             else:
-                self.open_deadlines[quote_hash] = _intent_deadline(quote)
+                heapq.heappush(self.open_deadlines, _intent_deadline(quote))
         self._count_outstanding()
 
     def _count_outstanding(self) -> None:
         now = time.time()
-        for quote_hash, deadline in list(self.open_deadlines.items()):
-            if deadline <= now:
-                del self.open_deadlines[quote_hash]
+        while self.open_deadlines and self.open_deadlines[0] <= now:
+            heapq.heappop(self.open_deadlines)
         self.max_outstanding = max(self.max_outstanding, len(self.open_deadlines))
 
     def stats(self) -> dict[str, int]:
@@ -82,6 +83,7 @@ class StatsRpc(FakeNearRpc):
     def __init__(self, state: VerifierState, relay: SharingRelay) -> None:
         super().__init__(state)
         self._relay = relay
+        self.keep_calls = False
 
     def _respond(self, body: bytes) -> tuple[str, Any]:
         try:
