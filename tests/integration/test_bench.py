@@ -133,3 +133,14 @@ def test_targets_and_ratios_follow_from_the_figures(result: dict[str, Any]) -> N
     ratios = {r["rate_per_s"]: r["p99_ratio"] for r in latency_ratios(result)}
     at_1000 = result["targets"]["pipeline_p99_vs_three_hops_at_1000"]["value"]
     assert at_1000 == ratios[1000.0]
+
+
+@pytest.mark.timeout(360)
+def test_the_executor_is_measured_against_a_venue_that_settles_later(
+    result: dict[str, Any],
+) -> None:
+    settling = result["executor"]["drain_venue_settling"]
+    assert settling["complete"] and settling["completed"] == settling["commands"]
+    assert settling["venue_settles_after_s"] == 2
+    assert settling["durable_commands_per_s"] > 0
+    assert settling["share_of_bare_relay_drain"] > 0

@@ -225,22 +225,31 @@ class NearIntentsVenue:
         used = await self._chain.is_nonce_used(
             identity.verifier_contract, identity.account_id, nonce
         )
+        # Dated at the intent deadline: every process that resolves this order from the chain
+        # (a paused one and its successor alike) reports the same outcome, hence the same result.
+        deadline = intent_deadline(order)
         if not used:
             return self._outcome(
-                order, OrderStatus.NOT_FILLED, reason="nonce unused on chain after its deadline"
+                order,
+                OrderStatus.NOT_FILLED,
+                reason="nonce unused on chain after its deadline",
+                at=deadline,
             )
         if nonce in self._recalled_nonces:
             # Used because we invalidated it; a fill just before the recall landed would have
             # been announced on quote_status (docs/venues/near-intents.md, "Recall").
             return self._outcome(
-                order, OrderStatus.NOT_FILLED, reason="recalled (kill switch): nonce invalidated"
+                order,
+                OrderStatus.NOT_FILLED,
+                reason="recalled (kill switch): nonce invalidated",
+                at=deadline,
             )
         return VenueOutcome(
             client_order_id=order.client_order_id,
             status=OrderStatus.FILLED,
             amount_in=order.amount_in,
             amount_out=order.amount_out,
-            executed_at=self._now(),
+            executed_at=deadline,
             venue_reference=f"nonce:{base64.b64encode(nonce).decode()}",
         )
 
@@ -361,13 +370,15 @@ class NearIntentsVenue:
             for waiter in waiters:
                 waiter.cancel()
 
-    def _outcome(self, order: VenueOrder, status: OrderStatus, *, reason: str) -> VenueOutcome:
+    def _outcome(
+        self, order: VenueOrder, status: OrderStatus, *, reason: str, at: datetime | None = None
+    ) -> VenueOutcome:
         return VenueOutcome(
             client_order_id=order.client_order_id,
             status=status,
             amount_in=0,
             amount_out=0,
-            executed_at=self._now(),
+            executed_at=at or self._now(),
             reason=reason,
         )
 
