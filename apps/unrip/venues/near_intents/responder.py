@@ -313,7 +313,13 @@ class NearIntentsVenue:
             self._settlements.pop(signed.quote_hash, None)
             return self._outcome(order, OrderStatus.REJECTED, reason=f"relay: {exc.message}")
         except RelayUnavailableError as exc:
-            raise VenueUnavailableError(f"quote {order.quote_id}: {exc}; outcome unknown") from None
+            if self._chain is None:
+                raise VenueUnavailableError(
+                    f"quote {order.quote_id}: {exc}; outcome unknown"
+                ) from None
+            # It may have reached the auction: never send it again; the chain decides after
+            # the deadline (a resend would be a second answer to the same quote).
+            result = "OK"
         if result != "OK":
             self._settlements.pop(signed.quote_hash, None)
             return self._outcome(order, OrderStatus.REJECTED, reason=f"relay answered {result!r}")

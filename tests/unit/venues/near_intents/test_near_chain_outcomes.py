@@ -181,3 +181,19 @@ async def test_without_an_rpc_endpoint_a_recall_revokes_nothing(relay: FakeRelay
         assert await venue.recall() == 0
     finally:
         await venue.close()
+
+
+async def test_an_unanswered_quote_response_is_never_sent_again_and_the_chain_decides(
+    relay: FakeRelay, node: FakeNearRpc
+) -> None:
+    relay.answer_quote_responses = False  # it may or may not have entered the auction
+    settings = settings_for(relay, rpc_url=node.url, request_timeout_s=0.05)
+    venue = NearIntentsVenue(settings, sleep=instant)
+    await venue.start()
+    await venue.wait_ready(5)
+    try:
+        [outcome] = await venue.submit([make_order()])
+    finally:
+        await venue.close()
+    assert outcome.status is OrderStatus.NOT_FILLED
+    assert len(relay.quote_responses) == 1
