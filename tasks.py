@@ -134,6 +134,7 @@ def dev(
         "duplicates": number(minimum=0, maximum=1),
         "rate": number(minimum=0.001),
         "seed": integer(minimum=-1),
+        "venue": choice(("paper", "near_intents")),
     },
     help={
         "commands": "distinct commands to send (some are re-sent as duplicates)",
@@ -145,6 +146,8 @@ def dev(
         "seed": "seed of the kill schedule (printed, to replay a run; default: -1, a random one)",
         "json": "print the report as one JSON object on the last line of stdout",
         "bootstrap_servers": "use this Kafka/Redpanda (default: the embedded broker)",
+        "venue": "paper or near_intents (executors answer quotes on a relay and chain stand-in "
+        "process)",
     },
 )
 def chaos(
@@ -158,6 +161,7 @@ def chaos(
     seed: int = -1,
     json: bool = False,
     bootstrap_servers: str | None = None,
+    venue: str = "paper",
 ) -> None:
     """Kill executors while they work; prove no trade was executed twice or lost."""
     import json as json_module
@@ -177,6 +181,7 @@ def chaos(
             rate_per_s=rate,
             seed=None if seed < 0 else seed,
             bootstrap_servers=bootstrap_servers,
+            venue=venue,
         )
     )
     summary = report.as_dict()

@@ -33,6 +33,7 @@ def demand(
     exact_out: int | None = None,
     deadline: datetime | None = None,
     now: datetime | None = None,
+    min_deadline_ms: int = 60_000,
 ) -> SwapDemandV1:
     now = now or datetime.now(UTC)
     return SwapDemandV1(
@@ -42,7 +43,7 @@ def demand(
         exact_amount_in=exact_in if exact_out is None else None,
         exact_amount_out=exact_out,
         deadline=deadline or now + timedelta(seconds=5),
-        min_deadline_ms=60_000,
+        min_deadline_ms=min_deadline_ms,
     )
 
 

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from unrip.runtime.service import Service, run_service
 
@@ -51,6 +52,21 @@ def _build(name: str) -> Service:
     raise AssertionError(name)
 
 
+def _env_prefix(model_name: str) -> str:
+    """The environment prefix of the settings class called ``model_name`` (the failing one).
+
+    A service's settings and a venue's (``UNRIP_NEAR_INTENTS_*``) have different prefixes; the
+    error must name the variable the operator actually sets.
+    """
+    pending: list[type[BaseSettings]] = [BaseSettings]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == model_name and cls is not BaseSettings:
+            return str(cls.model_config.get("env_prefix") or "")
+        pending.extend(cls.__subclasses__())
+    return "UNRIP_"
+
+
 def _topics(args: argparse.Namespace) -> int:
     from unrip.runtime.kafka import ensure_topics
     from unrip.runtime.settings import ServiceSettings
@@ -81,9 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         service = _build(args.command)
     except ValidationError as exc:
         # Name the variable and the problem, never the value (it may be a secret).
+        prefix = _env_prefix(exc.title)
         for error in exc.errors():
             field = ".".join(str(p) for p in error["loc"])
-            print(f"unrip {args.command}: UNRIP_{field.upper()}: {error['msg']}", file=sys.stderr)
+            # A check across fields (no location) names its variables in its own message.
+            where = f"{prefix}{field.upper()}: " if field else ""
+            print(f"unrip {args.command}: {where}{error['msg']}", file=sys.stderr)
         return 2
     except (ValueError, OSError) as exc:
         print(f"unrip {args.command}: {exc}", file=sys.stderr)

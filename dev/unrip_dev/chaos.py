@@ -31,6 +31,7 @@ from unrip.topics import CATALOGUE, CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT
 from unrip_dev.broker import TansuBroker, free_port
 from unrip_dev.commands import synthetic_command
 from unrip_dev.supervisor import Supervisor, http_json, local_env, local_signer
+from unrip_dev.venues.near_intents.standin_process import NearStandin
 
 
 @dataclass
@@ -51,6 +52,11 @@ class ChaosOptions:
     # Called with each event (every blow, restart, readiness) and the running tally while the
     # run goes on, so a run of minutes is never silent (`invoke chaos` prints them).
     progress: Callable[[str], None] | None = None
+    # "paper", or "near_intents": executors answer quotes on the relay/RPC stand-in process.
+    venue: str = "paper"
+    near_fill_share: float = 0.3
+    near_quote_validity_ms: int = 15_000  # how long a losing quote stays outstanding
+    near_response_window_s: float = 10.0  # each command's deadline after its send time
 
 
 @dataclass
@@ -71,7 +77,18 @@ class ChaosReport:
     pauses: int
     seconds: float
     seed: int
+    venue: str = "paper"
+    rolling_exit_codes: list[int | None] = field(default_factory=list)
+    max_outstanding: int = 0  # peak quotes awaiting settlement (NEAR)
     events: list[str] = field(default_factory=list)
+
+    @property
+    def rolling_restarts(self) -> int:
+        return self.sigterm_restarts
+
+    @property
+    def time_s(self) -> float:
+        return self.seconds
 
     @property
     def ok(self) -> bool:
@@ -84,7 +101,8 @@ class ChaosReport:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
+        extra = {"rolling_restarts": self.rolling_restarts, "time_s": self.time_s}
+        return {**asdict(self), **extra, "ok": self.ok}
 
 
 class _Cluster:
@@ -97,6 +115,7 @@ class _Cluster:
         }
         self.supervisor = Supervisor(run_dir, env)
         self.venue_port = free_port()
+        self.near: NearStandin | None = None
         self.names = [f"executor-{i}" for i in range(1, options.executors + 1)]
         self.events: list[str] = []
         self.started = time.monotonic()
@@ -115,7 +134,10 @@ class _Cluster:
         )
 
     def start_executor(self, name: str) -> None:
-        self.supervisor.spawn_executor(name, f"http://127.0.0.1:{self.venue_port}")
+        if self.near is None:
+            self.supervisor.spawn_executor(name, f"http://127.0.0.1:{self.venue_port}")
+            return
+        self.supervisor.spawn(name, "executor", free_port(), self.near.executor_env())
 
     def wait_ready(self, names: list[str], timeout_s: float = 90) -> None:
         problems = self.supervisor.wait_ready(names, timeout_s)
@@ -139,7 +161,13 @@ async def _produce(
     try:
         now = datetime.now(UTC)
         envelopes = [
-            synthetic_command(n, now=now, deadline=timedelta(minutes=30), run_id=run_id)
+            synthetic_command(
+                n,
+                now=now,
+                deadline=_deadline(options, n),
+                run_id=run_id,
+                quote_validity_ms=_validity_ms(options),
+            )
             for n in range(options.commands)
         ]
         resend = rng.sample(
@@ -173,11 +201,30 @@ async def _produce(
         await producer.stop()
 
 
+def _deadline(options: ChaosOptions, n: int) -> timedelta:
+    if options.venue != "near_intents":
+        return timedelta(minutes=30)
+    # A quote is answerable for a short window after it is sent (as on the relay), so its
+    # intent expires soon after; resends of the same command keep the first deadline.
+    send_at = n * (1 + options.duplicate_ratio) / options.rate_per_s
+    return timedelta(seconds=send_at + options.near_response_window_s)
+
+
+def _validity_ms(options: ChaosOptions) -> int:
+    return options.near_quote_validity_ms if options.venue == "near_intents" else 60_000
+
+
 async def _havoc(
     cluster: _Cluster, options: ChaosOptions, rng: random.Random, window_s: float
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Random SIGKILLs (and pauses) inside the send window, then a rolling SIGTERM restart."""
-    done = {"kills": 0, "sigterm_restarts": 0, "clean_sigterm_exits": 0, "pauses": 0}
+    done: dict[str, Any] = {
+        "kills": 0,
+        "sigterm_restarts": 0,
+        "clean_sigterm_exits": 0,
+        "pauses": 0,
+        "exit_codes": [],
+    }
     schedule = sorted(
         [(rng.uniform(0.1, 0.9) * window_s, "kill") for _ in range(options.kills)]
         + [(rng.uniform(0.2, 0.6) * window_s, "pause") for _ in range(options.pauses)]
@@ -221,6 +268,7 @@ async def _havoc(
             done["sigterm_restarts"] += 1
             done["clean_sigterm_exits"] += int(code == 0)
             cluster.tally["restarts"] += 1
+            done["exit_codes"].append(code)
             cluster.log(f"SIGTERM {name}: exit {code}")
             cluster.start_executor(name)
             await asyncio.to_thread(cluster.wait_ready, [name])
@@ -246,8 +294,11 @@ async def _run(options: ChaosOptions, bootstrap: str, run_dir: Path, seed: int) 
     await ensure_topics(bootstrap, CATALOGUE)
     cluster = _Cluster(options, bootstrap, run_dir)
     try:
-        cluster.start_venue(run_dir / "paper-venue.sqlite")
-        await asyncio.to_thread(cluster.wait_ready, ["paper-venue"])
+        if options.venue == "near_intents":
+            cluster.near = NearStandin.start(run_dir, options.near_fill_share)
+        else:
+            cluster.start_venue(run_dir / "paper-venue.sqlite")
+            await asyncio.to_thread(cluster.wait_ready, ["paper-venue"])
         for name in cluster.names:
             cluster.start_executor(name)
         await asyncio.to_thread(cluster.wait_ready, cluster.names)
@@ -268,6 +319,18 @@ async def _run(options: ChaosOptions, bootstrap: str, run_dir: Path, seed: int) 
             if len(results) >= options.commands or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)  # polling the results topic until it is complete
+        if cluster.near is not None:
+            return _near_report(
+                options,
+                cluster,
+                cluster.near.stats(),
+                results,
+                records,
+                produced,
+                havoc,
+                seed,
+                run_id,
+            )
         venue_url = f"http://127.0.0.1:{cluster.venue_port}"
         _, stats = http_json(f"{venue_url}/v1/stats", timeout=10)
         _, submissions = http_json(f"{venue_url}/v1/submissions", timeout=30)
@@ -299,10 +362,56 @@ async def _run(options: ChaosOptions, bootstrap: str, run_dir: Path, seed: int) 
             pauses=havoc["pauses"],
             seconds=round(time.monotonic() - cluster.started, 1),
             seed=seed,
+            rolling_exit_codes=havoc["exit_codes"],
             events=cluster.events,
         )
     finally:
         cluster.supervisor.stop_all(timeout_s=20)
+        if cluster.near is not None:
+            cluster.near.stop()
+
+
+def _near_report(
+    options: ChaosOptions,
+    cluster: _Cluster,
+    stats: dict[str, int],
+    results: dict[str, set[str]],
+    records: int,
+    produced: int,
+    havoc: dict[str, Any],
+    seed: int,
+    run_id: str,
+) -> ChaosReport:
+    """NEAR: every command one result; no quote answered twice (the stand-in counts them)."""
+    expected = {
+        synthetic_command(
+            n, now=datetime.now(UTC), deadline=timedelta(0), run_id=run_id
+        ).payload.command_id
+        for n in range(options.commands)
+    }
+    conflicting = sum(1 for ids in results.values() if len(ids) > 1)
+    return ChaosReport(
+        commands=options.commands,
+        resent_duplicates=produced,
+        executed=stats["quotes"],
+        fills=stats["fills"],
+        duplicates=stats["duplicates"] + conflicting,
+        duplicate_submissions=stats["duplicates"],
+        lost=len(expected - set(results)) + conflicting,
+        results=len(results),
+        result_records=records,
+        conflicting_results=conflicting,
+        kills=havoc["kills"],
+        sigterm_restarts=havoc["sigterm_restarts"],
+        clean_sigterm_exits=havoc["clean_sigterm_exits"],
+        pauses=havoc["pauses"],
+        seconds=round(time.monotonic() - cluster.started, 1),
+        seed=seed,
+        venue="near_intents",
+        rolling_exit_codes=havoc["exit_codes"],
+        max_outstanding=stats["max_outstanding"],
+        events=cluster.events,
+    )
 
 
 def run_chaos(options: ChaosOptions) -> ChaosReport:

@@ -20,7 +20,13 @@ USDT = "nep141:usdt.tether-token.near"
 
 
 def synthetic_command(
-    n: int, *, now: datetime, deadline: timedelta, run_id: str, venue: str = "near_intents"
+    n: int,
+    *,
+    now: datetime,
+    deadline: timedelta,
+    run_id: str,
+    venue: str = "near_intents",
+    quote_validity_ms: int = 60_000,
 ) -> Envelope[ExecuteTradeV1]:
     """Command number ``n`` of a run: 1-50 wNEAR for USDT at 2.50 USD less 30 bps."""
     quote_id = f"{run_id}-{n}"
@@ -40,7 +46,7 @@ def synthetic_command(
         notional_usd=Decimal(usdt_out) / 10**6,
         expected_pnl_usd=Decimal(near) * Decimal("0.0075"),
         deadline=now + deadline,
-        quote_validity_ms=60_000,
+        quote_validity_ms=quote_validity_ms,
         demand_observed_at=now,
         pricing=Pricing(
             price_in_usd=Decimal("2.50"),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from unrip.runtime.signing import CommandSigner
+from unrip.venues import registry
 
 from unrip_dev.broker import free_port
 
@@ -197,6 +198,17 @@ def local_signer() -> CommandSigner:
     return CommandSigner(LOCAL_COMMAND_SIGNING_KEY.encode())
 
 
+def venue_env() -> dict[str, str]:
+    """The operator's venue settings (``UNRIP_<VENUE>_*``: relay URL, JWT, token filter...).
+
+    A local run replaces the bus and service settings, but the credentials and options of a
+    real venue are the operator's: ``invoke dev --source relay`` needs the relay JWT in the
+    ingest. The paper venue is the local run's own, so its settings are not inherited.
+    """
+    prefixes = tuple(f"UNRIP_{name.upper()}_" for name in registry.available() if name != "paper")
+    return {k: v for k, v in os.environ.items() if k.startswith(prefixes)}
+
+
 # Local runs want quick rebalances: Tansu holds a JoinGroup for half a session.
 LOCAL_SESSION_TIMEOUT_MS = 6000
 LOCAL_HEARTBEAT_INTERVAL_MS = 500
@@ -205,9 +217,10 @@ LOCAL_HEARTBEAT_INTERVAL_MS = 500
 def local_env(
     bootstrap_servers: str, *, session_timeout_ms: int = LOCAL_SESSION_TIMEOUT_MS
 ) -> dict[str, str]:
-    """The environment of services on the local broker (``env_without_unrip`` plus these)."""
+    """The environment of services on the local broker: no inherited UNRIP_* but the venues'."""
     return {
         **env_without_unrip(),
+        **venue_env(),
         "UNRIP_KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
         "UNRIP_KAFKA_SESSION_TIMEOUT_MS": str(session_timeout_ms),
         "UNRIP_KAFKA_HEARTBEAT_INTERVAL_MS": str(LOCAL_HEARTBEAT_INTERVAL_MS),

@@ -74,6 +74,8 @@ KUBE_API_IN_CLUSTER: Final = "https://kubernetes.default.svc"
 # Overlays under manifests/overlays/.
 OVERLAY_PRODUCTION: Final = "hetzner-single-node"
 OVERLAY_LOCAL: Final = "local"
+# Production with live execution on NEAR Intents (operator-applied: the executor reads the key).
+OVERLAY_PRODUCTION_LIVE: Final = "hetzner-single-node-live"
 # The deploy script both the workflow and the bootstrap's direct apply run:
 #   python ci/deploy.py --image <registry/repo@sha256:...> --overlay <name> [--timeout S]
 # (kubeconfig from KUBECONFIG, or the deployer token/CA/server from the environment).

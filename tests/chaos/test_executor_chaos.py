@@ -49,3 +49,25 @@ def test_a_frozen_executor_cannot_execute_what_its_successor_took_over(tmp_path:
     # Whatever the frozen member tried after waking was fenced: one order per command.
     assert report.executed == 1000 and report.duplicates == 0, detail
     assert report.conflicting_results == 0, detail
+
+
+def test_near_executors_killed_with_quotes_outstanding_answer_each_quote_once(
+    tmp_path: Path,
+) -> None:
+    report = run_chaos(
+        ChaosOptions(
+            commands=1500,
+            executors=2,
+            kills=3,
+            pauses=0,
+            run_dir=tmp_path,
+            rate_per_s=200,
+            venue="near_intents",
+        )
+    )
+    detail = "\n".join(report.events)
+    assert report.kills == 3, detail
+    assert report.rolling_restarts == 2 and report.rolling_exit_codes == [0, 0], detail
+    assert report.lost == 0 and report.results == 1500, detail  # one result per command
+    assert report.duplicates == 0, detail  # no quote_response sent twice for one command
+    assert report.max_outstanding >= 500, detail  # the window: quotes awaiting settlement

@@ -165,3 +165,13 @@ def test_archiver_and_replay_rates_are_measured_beside_the_relay(result: dict[st
     assert archive["replay_to_topics_events_per_s"] > 0
     assert archive["replay_through_reactor_events_per_s"] > 0
     assert result["baseline"]["relay_throughput"]["msgs_per_s"] > 0
+
+
+def test_the_executor_is_measured_against_a_venue_that_settles_later(
+    result: dict[str, Any],
+) -> None:
+    settling = result["executor"]["drain_venue_settling"]
+    assert settling["complete"] and settling["completed"] == settling["commands"]
+    assert settling["venue_settles_after_s"] == 2
+    assert settling["durable_commands_per_s"] > 0
+    assert settling["share_of_bare_relay_drain"] > 0

@@ -11,9 +11,10 @@ from pathlib import Path
 from unrip.contracts import TradeStatus, encode
 from unrip.runtime.kafka import Outgoing
 from unrip.runtime.signing import CommandSigner
+from unrip.strategy.document import DEFAULT_STRATEGY_PATH
 from unrip.topics import CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT, dlq_topic
-from unrip_dev.broker import TansuBroker
-from unrip_dev.supervisor import Supervisor, http_json, local_signer
+from unrip_dev.broker import TansuBroker, free_port
+from unrip_dev.supervisor import Supervisor, http_json, http_text, local_signer
 
 from tests.factories import command, envelope_of
 from tests.integration.helpers import envelopes, eventually, publish, publish_raw, records
@@ -162,3 +163,47 @@ async def test_a_forged_command_is_dead_lettered_and_never_reaches_the_venue(
     assert [d.payload.reason_code for d in dead] == ["unauthenticated"] * 3
     _, submissions = http_json(f"{venue}/v1/submissions")
     assert list(submissions) == [genuine.payload.client_order_id]
+
+
+async def test_commands_arriving_while_the_kill_switch_is_on_are_refused_not_executed(
+    broker: TansuBroker, services: Supervisor, tmp_path: Path
+) -> None:
+    bootstrap = broker.bootstrap_servers
+    strategy = tmp_path / "strategy.yaml"
+    strategy.write_text(DEFAULT_STRATEGY_PATH.read_text())
+    venue = services.spawn_paper_venue(tmp_path / "venue.sqlite")
+    services.spawn(
+        "executor",
+        "executor",
+        free_port(),
+        {"UNRIP_PAPER_VENUE_URL": venue.url, "UNRIP_EXECUTOR_STRATEGY_FILE": str(strategy)},
+    )
+    assert services.wait_ready(["paper-venue", "executor"], timeout_s=60) == []
+    before = [envelope_of(command(f"k-{n}")) for n in range(5)]
+    await publish(bootstrap, [Outgoing(CMD_EXECUTE_TRADE, e.payload.command_id, e) for e in before])
+    await eventually(lambda: results_by_command(bootstrap), lambda r: len(r) >= 5, what="5")
+
+    # The operator turns the switch on; commands already on the bus (or forged) keep coming.
+    strategy.write_text(
+        DEFAULT_STRATEGY_PATH.read_text().replace("kill_switch: false", "kill_switch: true")
+    )
+    after = [envelope_of(command(f"k-after-{n}")) for n in range(5)]
+    metrics_url = f"http://127.0.0.1:{services.children['executor'].port}/metrics"
+    await eventually(
+        lambda: _text(metrics_url),
+        lambda text: "unrip_executor_kill_switch 1.0" in (text or ""),
+        what="the executor seeing the switch",
+    )
+    await publish(bootstrap, [Outgoing(CMD_EXECUTE_TRADE, e.payload.command_id, e) for e in after])
+    results = await eventually(
+        lambda: results_by_command(bootstrap), lambda r: len(r) >= 10, what="10 results"
+    )
+
+    refused = [json.loads(results[e.payload.command_id][0])["payload"] for e in after]
+    assert {(p["status"], p["reason"]) for p in refused} == {("rejected", "kill_switch")}
+    _, submissions = http_json(f"{venue.url}/v1/submissions")
+    assert set(submissions) == {e.payload.client_order_id for e in before}
+
+
+async def _text(url: str) -> str | None:
+    return http_text(url)

@@ -216,6 +216,7 @@ class SkipReason(StrEnum):
     MAX_POSITION = "max_position"
     MAX_INVENTORY_NOTIONAL = "max_inventory_notional"
     CIRCUIT_BREAKER = "circuit_breaker"
+    QUOTE_VALIDITY_TOO_LONG = "quote_validity_too_long"
 
 
 class ReactorSkipV1(Payload):
@@ -259,6 +260,7 @@ class RiskTripV1(Payload):
 class LedgerState(StrEnum):
     RECEIVED = "received"
     EXECUTING = "executing"
+    SUBMITTED = "submitted"  # the venue accepted it; the outcome comes later (settlement)
     EXECUTED = "executed"
     FAILED = "failed"
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 
 
-class InFlight:
+class InFlightAges:
     """Start times of the commands in flight, by command id (monotonic seconds)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:

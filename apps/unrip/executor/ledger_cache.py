@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from unrip.contracts import LedgerEntryV1, LedgerState
+from unrip.executor.states import IN_FLIGHT_STATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +101,10 @@ class LedgerCache:
             self._spill()
 
     def executing(self, partitions: Iterable[int]) -> Iterator[tuple[int, LedgerEntryV1]]:
+        """Entries in flight (``executing`` or ``submitted``): the new owner resumes them."""
         for p in partitions:
             for entry in self._open.get(p, {}).values():
-                if entry.state is LedgerState.EXECUTING:
+                if entry.state in IN_FLIGHT_STATES:
                     yield p, entry
 
     def open_entries(self, partitions: Iterable[int]) -> int:

@@ -16,6 +16,10 @@ FENCED = Counter(
     "unrip_executor_venue_fenced_total", "Submissions the venue recognised as already executed"
 )
 VENUE_UNAVAILABLE = Counter("unrip_executor_venue_unavailable_total", "Venue calls with no answer")
+KILL_SWITCH = Gauge("unrip_executor_kill_switch", "1 while the executor refuses to sign")
+RECALLED = Counter(
+    "unrip_executor_recalled_quotes_total", "Signed quotes revoked when the kill switch engaged"
+)
 IN_FLIGHT = Gauge("unrip_executor_in_flight", "Commands between 'executing' and their result")
 OLDEST_IN_FLIGHT = Gauge(
     "unrip_executor_oldest_in_flight_seconds",

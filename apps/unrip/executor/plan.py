@@ -146,7 +146,7 @@ class Planner:
             self.republish(plan, partition, command.command_id)
             return
         assert not isinstance(entry, Settled)  # only final states are kept as summaries
-        if entry is not None and entry.state is LedgerState.EXECUTING:
+        if entry is not None and entry.state in states.IN_FLIGHT_STATES:
             plan.to_reconcile.append(Command(partition, entry))
             return
         if entry is None:
@@ -224,8 +224,11 @@ class Planner:
         now: datetime,
     ) -> None:
         assert entry.command is not None
+        # An expiry is dated at the deadline, not when it was noticed: whoever notices it (a
+        # paused replica and its successor alike) publishes the same result event.
+        at = entry.command.deadline if status is TradeStatus.EXPIRED else now
         result = result_envelope(
-            entry.command, status=status, at=now, reason=reason, **self._lineage(entry)
+            entry.command, status=status, at=at, reason=reason, **self._lineage(entry)
         )
         self._record_final(plan, partition, entry, LedgerState.FAILED, result, now)
 

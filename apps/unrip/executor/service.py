@@ -2,15 +2,20 @@
 
 Per batch (docs/executor.md has the full argument):
 
-1. classify each command (``plan.Planner``): invalid -> DLQ; already terminal in the ledger ->
-   re-publish the stored result (never execute again); left ``executing`` by a crash ->
-   reconcile with the venue; past its deadline -> ``failed``/expired; otherwise new;
-2. record ``executing`` for every new command in the ledger and wait for the broker's ack;
-3. call the venue (one batch call; on an unknown outcome ask the venue before resubmitting);
-4. record ``executed``/``failed`` with the result and publish the results, wait for both;
-5. only then commit the batch's offsets (the consume loop does).
+1. wait for room in the in-flight window (``window.InFlight``); interrupted by a stop or a
+   rebalance, the batch is given back whole (commit watermark: its first offsets);
+2. classify each command (``plan.Planner``): invalid -> DLQ; already terminal in the ledger ->
+   re-publish the stored result (never execute again); in flight in the ledger (``executing``
+   or ``submitted``) -> resume tracking it unless this process already does; past its deadline
+   -> ``failed``/expired; while the kill switch is on -> ``failed``/kill_switch; otherwise new;
+3. record ``executing`` for every new command in the ledger and wait for the broker's ack: the
+   point of no return, from which the ledger carries the command;
+4. hand the new commands to a tracking task (``tracker.Tracker``: one venue call, outcomes
+   recorded when they come, ``submitted`` when the venue accepted them) and publish the rest;
+5. return: the batch's offsets may be committed (the consume loop does, in time).
 A crash between any two steps leaves either nothing (the command is redelivered and treated
-as new) or an ``executing`` entry (reconciled by client order id), never a silent double.
+as new) or an in-flight entry, which the partition's owner resumes (``Tracker.resume``: asks
+the venue until its answer is conclusive, never resubmits what the venue may have seen).
 """
 
 from __future__ import annotations
@@ -18,27 +23,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from unrip.contracts import LedgerEntryV1, utc_now
-from unrip.executor.in_flight import InFlight
+from unrip.contracts import utc_now
+from unrip.executor.in_flight import InFlightAges
+from unrip.executor.kill_switch import refuse_all, start_kill_switch
 from unrip.executor.ledger import Ledger
 from unrip.executor.metrics import IN_FLIGHT, IN_FLIGHT_MAX_AGE, OLDEST_IN_FLIGHT
-from unrip.executor.plan import BatchPlan, Planner
+from unrip.executor.plan import BatchPlan, Command, Planner
+from unrip.executor.readiness import follow_venue
 from unrip.executor.settings import ExecutorSettings
 from unrip.executor.status import executor_status
-from unrip.executor.venue_calls import ParkedError, VenueCalls
-from unrip.runtime.consumer import Batch, ConsumerLoop
+from unrip.executor.tracker import Tracker
+from unrip.executor.venue_calls import VenueCalls
+from unrip.executor.window import InFlight
+from unrip.runtime.consumer import Batch, ConsumerLoop, Watermarks
 from unrip.runtime.kafka import make_consumer, make_producer, publish_all
 from unrip.runtime.log_context import bind
 from unrip.runtime.service import Service
 from unrip.topics import CMD_EXECUTE_TRADE, STATE_EXECUTOR_LEDGER
 from unrip.venues import registry
-from unrip.venues.base import Venue, VenueUnavailableError
+from unrip.venues.base import Venue
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +64,9 @@ class ExecutorService(Service):
         # Built (and its credentials checked) before the bus is touched.
         self.venue = venue or registry.load(settings.executor_venue).build_execution()
         # Start times of commands in flight: the age the alerts read, the list /status shows.
-        self.in_flight = InFlight()
+        self.ages = InFlightAges()
         self.consumer_loop: ConsumerLoop | None = None
-        OLDEST_IN_FLIGHT.set_function(self.in_flight.oldest_age_s)
+        OLDEST_IN_FLIGHT.set_function(self.ages.oldest_age_s)
         IN_FLIGHT_MAX_AGE.set(settings.executor_in_flight_max_age_s)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -77,6 +87,7 @@ class ExecutorService(Service):
                 await client.start()
                 stack.push_async_callback(client.stop)
             stack.push_async_callback(self.venue.close)
+            self.kill_switch = await start_kill_switch(s, self.venue, stop, stack)
             self.ledger = Ledger(
                 self.producer,
                 reader,
@@ -90,16 +101,37 @@ class ExecutorService(Service):
                 ledger=self.ledger.get,
                 signer=s.command_signer(),
             )
+            self.window = InFlight(
+                per_partition=s.executor_window_per_partition, total=s.executor_window_total
+            )
+            self.tracker = Tracker(
+                venue=self.venue,
+                calls=self.calls,
+                planner=self.planner,
+                ledger=self.ledger,
+                kill_switch=self.kill_switch,
+                flush=self._flush,
+                durable=self.window.durable,
+                publish=lambda outgoing: publish_all(self.producer, outgoing),
+                take_echoes=self.window.take_echoes,
+                stop=stop,
+                instance_id=s.instance_id,
+            )
+            self._stop = stop
             self.health.wait_for("venue")
             if not await self.calls.start():
                 return
             self.health.satisfied("venue")
+            readiness = asyncio.create_task(
+                follow_venue(self.venue, self.health, stop, 1.0), name="venue-readiness"
+            )
+            stack.callback(readiness.cancel)
             await _check_co_partitioning(reader)
             consumer = make_consumer(s, "executor", s.executor_group_id)
             await consumer.start()
             stack.push_async_callback(consumer.stop)  # leaves the group: partitions move at once
             self.health.started()
-            self.consumer_loop = loop = ConsumerLoop(
+            self.loop = self.consumer_loop = ConsumerLoop(
                 consumer,
                 [CMD_EXECUTE_TRADE],
                 self,
@@ -107,19 +139,39 @@ class ExecutorService(Service):
                 commit_interval_ms=s.kafka_commit_interval_ms,
             )
             try:
-                await loop.run(stop)
-            except ParkedError as exc:
-                log.warning("stopped with commands parked as executing", extra={"detail": str(exc)})
+                await self.loop.run(stop)
+            finally:
+                # Hand in-flight commands off through the ledger; never wait for settlement.
+                handed = await self.window.hand_off()
+                log.info("stopped", extra={"in_flight_handed_off": handed})
 
     def status(self) -> dict[str, Any]:
         return executor_status(
             venue=self.venue.name,
             group=self.settings.executor_group_id,
-            in_flight=self.in_flight,
+            in_flight=self.ages,
             max_age_s=self.settings.executor_in_flight_max_age_s,
             ledger=getattr(self, "ledger", None),  # made in run(), once the bus is reachable
             loop=self.consumer_loop,
         )
+
+    def _track(
+        self, commands: Sequence[tuple[int, str]], work: Coroutine[Any, Any, object]
+    ) -> None:
+        """Hand commands to the window, timing them for the in-flight age alert and /status."""
+        command_ids = [command_id for _, command_id in commands]
+        self.ages.start(command_ids)
+
+        async def timed() -> None:
+            # The venue's log lines about these commands name them.
+            tags = bind(command_ids=command_ids)
+            try:
+                await work
+            finally:
+                tags.reset()
+                self.ages.finish(command_ids)
+
+        self.window.start(commands, timed())
 
     # -- rebalances ----------------------------------------------------------------------
 
@@ -136,78 +188,72 @@ class ExecutorService(Service):
                 "seconds": round(report.seconds, 4),
             },
         )
-        if report.leftovers:
-            await self._reconcile_on_assignment(report.leftovers)
+        leftovers = [
+            Command(partition, entry)
+            for partition, entry in report.leftovers
+            if not self.window.tracked(partition, entry.command_id)
+        ]
+        if leftovers:
+            commands = [(c.partition, c.entry.command_id) for c in leftovers]
+            self._track(commands, self.tracker.resume(leftovers))
 
     async def on_revoked(self, partitions: set[TopicPartition]) -> None:
         released = [tp.partition for tp in partitions if tp.topic == CMD_EXECUTE_TRADE]
+        handed = await self.window.hand_off(released)
         self.ledger.release(released)
-        log.info("partitions revoked", extra={"partitions": sorted(released)})
-
-    async def _reconcile_on_assignment(
-        self, leftovers: Sequence[tuple[int, LedgerEntryV1]]
-    ) -> None:
-        """Resolve what a crashed owner left ``executing`` that the venue has an answer for.
-
-        Entries the venue has never seen stay ``executing``: their commands were not committed,
-        so they are redelivered and take the normal path (submit, or expire).
-        """
-        try:
-            found = await self.venue.lookup([entry.client_order_id for _, entry in leftovers])
-        except VenueUnavailableError as exc:
-            log.warning("reconciliation deferred: venue unavailable", extra={"error": str(exc)})
-            return
-        plan = BatchPlan()
-        now = utc_now()
-        for partition, entry in leftovers:
-            outcome = found.get(entry.client_order_id)
-            if outcome is not None and entry.command is not None:
-                self.planner.finish(plan, partition, entry, outcome, None, now, reconciled=True)
-        await self._flush(plan)
-        log.info(
-            "reconciled after crash",
-            extra={"resolved": len(plan.finals), "left": len(leftovers) - len(plan.finals)},
-        )
+        log.info("partitions revoked", extra={"partitions": sorted(released), "handed": handed})
 
     # -- the batch -----------------------------------------------------------------------
 
-    async def handle(self, batch: Batch) -> None:
+    async def handle(self, batch: Batch) -> Watermarks | None:
+        needs = {tp.partition: len(records) for tp, records in batch.items()}
+        if not await self.window.room(needs, (self._stop, self.loop.rebalancing)):
+            # No room before a stop or a rebalance: give the whole batch back (watermark).
+            return {tp: records[0].offset for tp, records in batch.items()}
         now = utc_now()
         plan = BatchPlan()
+        occurrences: dict[tuple[int, str], list[int]] = defaultdict(list)
         for tp, records in batch.items():
             for record in records:
                 self.planner.classify(plan, tp.partition, record, now)
-        # The intent to execute is durable before any venue call (what reconciliation adds
-        # later is already ``executing`` in the ledger).
+                if record.key is not None:  # commands are keyed by command_id
+                    key = record.key.decode("utf-8", "replace")
+                    occurrences[(tp.partition, key)].append(record.offset)
+        # A duplicate's offset: the command's second occurrence here, or its only one.
+        plan_offsets = {k: v[1] if len(v) > 1 else v[0] for k, v in occurrences.items()}
+        if self.kill_switch.check():
+            refuse_all(self.planner, plan, now)
+        # The intent to execute is durable before any venue call; from then on the ledger
+        # carries the command (the batch's offsets may be committed), and a task tracks it.
         await self.ledger.write([(c.partition, c.entry) for c in plan.to_execute])
-        IN_FLIGHT.set(len(plan.to_execute) + len(plan.to_reconcile))
-        in_flight = [c.entry.command_id for c in (*plan.to_execute, *plan.to_reconcile)]
-        self.in_flight.start(in_flight)
-        # Lines logged until the batch is done (ours and the venue's) name its commands.
-        tags = bind(command_ids=in_flight)
-        if plan.to_reconcile:
-            found = await self.calls.lookup([c.client_order_id for c in plan.to_reconcile])
-            self.planner.reconcile(plan, found, now)
         if plan.to_execute:
-            answers = await self.calls.submit([c.order() for c in plan.to_execute])
-            done = utc_now()
-            for item in plan.to_execute:
-                answer = answers[item.client_order_id]
-                self.planner.finish(
-                    plan,
-                    item.partition,
-                    item.entry,
-                    answer.outcome,
-                    answer.latency_ms,
-                    done,
-                    reconciled=answer.reconciled,
-                )
+            commands = [(c.partition, c.entry.command_id) for c in plan.to_execute]
+            self._track(commands, self.tracker.execute(plan.to_execute))
+        untracked: list[Command] = []
+        for item in plan.to_reconcile:  # in flight in the ledger, redelivered
+            if self.window.tracked(item.partition, item.entry.command_id):
+                offset = plan_offsets.get((item.partition, item.entry.command_id))
+                self.window.echo(item.entry.command_id, item.partition, offset)
+            else:
+                untracked.append(item)
+        if untracked:
+            commands = [(c.partition, c.entry.command_id) for c in untracked]
+            self._track(commands, self.tracker.resume(untracked))
         for partition, command_id in plan.repeat_after:
-            self.planner.republish(plan, partition, command_id)
+            if self.window.tracked(partition, command_id):
+                self.window.echo(command_id, partition, plan_offsets.get((partition, command_id)))
+            else:
+                self.planner.republish(plan, partition, command_id)
         await self._flush(plan)
-        self.in_flight.finish(in_flight)
-        tags.reset()
-        IN_FLIGHT.set(0)
+        IN_FLIGHT.set(self.window.total)
+        return None
+
+    def commit_watermarks(self) -> Watermarks:
+        """Duplicates still waiting for their command's result are not committed yet."""
+        return {
+            TopicPartition(CMD_EXECUTE_TRADE, partition): offset
+            for partition, offset in self.window.watermarks().items()
+        }
 
     async def _flush(self, plan: BatchPlan) -> None:
         await asyncio.gather(

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from unrip.runtime.settings import CommandSigningSettings
+from unrip.strategy.document import DEFAULT_STRATEGY_PATH
 
 
 class ExecutorSettings(CommandSigningSettings):
@@ -24,3 +25,17 @@ class ExecutorSettings(CommandSigningSettings):
     executor_ledger_hot_entries: int = Field(default=20_000, ge=1)
     # Where the cold summaries go: by default an anonymous temporary file (the pod's /tmp).
     executor_ledger_spill_path: Path | None = None
+    # The in-flight window (executor/window.py): commands sent and awaiting their outcome.
+    executor_window_per_partition: int = Field(default=1000, ge=1)
+    executor_window_total: int = Field(default=4000, ge=1)
+    # The kill switch: the same strategy source as the reactor (executor/kill_switch.py).
+    executor_strategy_file: Path = Field(default=DEFAULT_STRATEGY_PATH)
+    executor_strategy_configmap: str | None = None
+    executor_strategy_configmap_key: str = "strategy.yaml"
+    executor_strategy_configmap_namespace: str | None = None
+    executor_strategy_poll_interval_s: float = Field(default=0.25, gt=0, le=1.0)
+    # Unreadable ConfigMap for this long: the kill switch is forced on (0: never).
+    executor_strategy_max_staleness_s: float = Field(default=30.0, ge=0)
+    # On the switch turning on, revoke quotes signed and not yet settled (NEAR:
+    # invalidate_nonces). Off: they stay valid until their deadline.
+    executor_recall_on_kill_switch: bool = True

@@ -1,12 +1,14 @@
 """The ledger's state machine: which transitions a command may make, and nothing else.
 
-    (new) ─▶ received ─▶ executing ─▶ executed
-                 │            │
-                 └────────────┴─────▶ failed
+    (new) ─▶ received ─▶ executing ─▶ submitted ─▶ executed
+                 │            │  └──────────────────▶ executed
+                 └────────────┴────────┴───────────▶ failed
 
 ``executing`` is recorded durably *before* the venue is called, so a crash can never leave a
 venue call that the ledger does not know about; ``executed`` means the venue's outcome (filled
-or not) is recorded; ``failed`` means it never reached the venue (expired, refused). The two
+or not) is recorded; ``submitted`` (venues whose outcome comes later, NEAR: a signed quote
+settles or expires up to a minute on) means the venue accepted it and its outcome is awaited;
+``failed`` means it never reached the venue (expired, refused). The two
 terminal states are final: a later record that contradicts one is stale and is ignored.
 """
 
@@ -26,11 +28,16 @@ from unrip.contracts import (
 ALLOWED: Final[dict[LedgerState | None, frozenset[LedgerState]]] = {
     None: frozenset({LedgerState.RECEIVED}),
     LedgerState.RECEIVED: frozenset({LedgerState.EXECUTING, LedgerState.FAILED}),
-    LedgerState.EXECUTING: frozenset({LedgerState.EXECUTED, LedgerState.FAILED}),
+    LedgerState.EXECUTING: frozenset(
+        {LedgerState.SUBMITTED, LedgerState.EXECUTED, LedgerState.FAILED}
+    ),
+    LedgerState.SUBMITTED: frozenset({LedgerState.EXECUTED, LedgerState.FAILED}),
     LedgerState.EXECUTED: frozenset(),
     LedgerState.FAILED: frozenset(),
 }
 TERMINAL: Final = frozenset({LedgerState.EXECUTED, LedgerState.FAILED})
+# Past the point of no return, outcome not yet recorded: the partition's owner tracks these.
+IN_FLIGHT_STATES: Final = frozenset({LedgerState.EXECUTING, LedgerState.SUBMITTED})
 
 
 class IllegalTransitionError(ValueError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from unrip.executor.in_flight import InFlight
+from unrip.executor.in_flight import InFlightAges
 from unrip.executor.ledger import Ledger
 from unrip.runtime.consumer import ConsumerLoop
 
@@ -13,7 +13,7 @@ def executor_status(
     *,
     venue: str,
     group: str,
-    in_flight: InFlight,
+    in_flight: InFlightAges,
     max_age_s: float,
     ledger: Ledger | None,
     loop: ConsumerLoop | None,

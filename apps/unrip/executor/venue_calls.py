@@ -61,8 +61,8 @@ class VenueCalls:
             return True
         return False
 
-    async def lookup(self, client_order_ids: Sequence[str]) -> Mapping[str, VenueOutcome]:
-        return await self._with_retries(lambda: self.venue.lookup(client_order_ids))
+    async def lookup(self, orders: Sequence[VenueOrder]) -> Mapping[str, VenueOutcome]:
+        return await self._with_retries(lambda: self.venue.lookup(orders))
 
     async def submit(self, orders: Sequence[VenueOrder]) -> dict[str, Answer]:
         """One answer per order, by client order id; never submits an order the venue knows."""
@@ -82,7 +82,7 @@ class VenueCalls:
                 )
                 await self._backoff(delay)
                 delay = min(delay * 2, self._max)
-                for client_order_id, outcome in (await self.lookup(list(pending))).items():
+                for client_order_id, outcome in (await self.lookup(list(pending.values()))).items():
                     if pending.pop(client_order_id, None) is not None:
                         answers[client_order_id] = Answer(outcome, None, reconciled=True)
                 continue

@@ -105,6 +105,12 @@ def decide(
         blocked = guard.blocked(now)
         if blocked is not None:
             return Skip(_BLOCKED_REASON[blocked[0]], blocked[1])
+    if demand.min_deadline_ms > strategy.max_quote_validity_ms:
+        return Skip(
+            SkipReason.QUOTE_VALIDITY_TOO_LONG,
+            f"requester asks for {demand.min_deadline_ms} ms of validity, "
+            f"above the {strategy.max_quote_validity_ms} ms maximum",
+        )
     config_in = strategy.assets.get(demand.asset_in)
     config_out = strategy.assets.get(demand.asset_out)
     if config_in is None or config_out is None:

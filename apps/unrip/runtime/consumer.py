@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
@@ -35,6 +35,7 @@ COMMIT_FAILURES = Counter(
 )
 
 Batch = dict[TopicPartition, list[ConsumerRecord]]
+Watermarks = Mapping[TopicPartition, int]
 
 
 class BatchHandler(Protocol):
@@ -44,8 +45,22 @@ class BatchHandler(Protocol):
     async def on_revoked(self, partitions: set[TopicPartition]) -> None:
         """Drop state of partitions this instance no longer owns."""
 
-    async def handle(self, batch: Batch) -> None:
-        """Process a batch; return only when its outcomes are durable (they will be committed)."""
+    async def handle(self, batch: Batch) -> Watermarks | None:
+        """Process a batch; return only when its outcomes are durable (they will be committed).
+
+        A handler may return a commit watermark per partition (the next offset to consume):
+        records from it on are neither committed nor kept, the partition is re-read from there.
+        ``None`` (what most services return): the whole batch is done.
+        """
+
+
+@runtime_checkable
+class WatermarkSource(Protocol):
+    """A handler whose handled records are not all safe to commit yet (optional)."""
+
+    def commit_watermarks(self) -> Watermarks:
+        """Per partition, the lowest offset that must not be committed yet (absent: none)."""
+        ...
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -53,9 +68,13 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self._loop = loop
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        async with self._loop.lock:  # the batch in progress finishes and commits first
-            await self._loop.commit_pending()
-            await self._loop.handler.on_revoked(set(revoked))
+        self._loop.rebalancing.set()  # a handler waiting inside a batch may give it back
+        try:
+            async with self._loop.lock:  # the batch in progress finishes and commits first
+                await self._loop.commit_pending()
+                await self._loop.handler.on_revoked(set(revoked))
+        finally:
+            self._loop.rebalancing.clear()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         async with self._loop.lock:
@@ -79,6 +98,8 @@ class ConsumerLoop:
         self.handler = handler
         self.health = health
         self.lock = asyncio.Lock()
+        # Set while a rebalance waits for the lock (handlers that wait inside a batch watch it).
+        self.rebalancing = asyncio.Event()
         self.poll_timeout_ms = poll_timeout_ms
         self.commit_interval_s = commit_interval_ms / 1000
         # Offsets of handled batches (outcomes durable) not yet committed.
@@ -88,6 +109,7 @@ class ConsumerLoop:
         self._next_offset: dict[TopicPartition, int] = {}
         self._last_record_ms: int | None = None
         self._last_handled: datetime | None = None
+        self._committed: dict[TopicPartition, int] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop``; the batch in progress is finished and committed first."""
@@ -101,9 +123,14 @@ class ConsumerLoop:
                 owned = self.consumer.assignment()
                 batch = {tp: records for tp, records in batch.items() if tp in owned}
                 if batch:
-                    await self.handler.handle(batch)
+                    watermarks = await self.handler.handle(batch) or {}
                     for tp, records in batch.items():
-                        self._pending[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
+                        end = records[-1].offset + 1
+                        mark = min(watermarks.get(tp, end), end)
+                        if mark < end:
+                            self.consumer.seek(tp, mark)  # not taken: read again from there
+                        if mark > records[0].offset:
+                            self._pending[tp] = OffsetAndMetadata(mark, "")
                     self._observed(batch)
                 if self._pending and clock() - self._last_commit >= self.commit_interval_s:
                     await self.commit_pending()
@@ -147,8 +174,22 @@ class ConsumerLoop:
         offsets, self._pending = self._pending, {}
         if not offsets:
             return
+        if isinstance(self.handler, WatermarkSource):
+            # Commit only up to the handler's watermark; the rest stays pending until it moves.
+            caps = self.handler.commit_watermarks()
+            for tp, pending in list(offsets.items()):
+                cap = caps.get(tp)
+                if cap is not None and cap < pending.offset:
+                    self._pending[tp] = pending
+                    if cap <= self._committed.get(tp, -1):
+                        del offsets[tp]
+                    else:
+                        offsets[tp] = OffsetAndMetadata(cap, "")
+            if not offsets:
+                return
         try:
             await self.consumer.commit(offsets)
+            self._committed.update({tp: om.offset for tp, om in offsets.items()})
         except (CommitFailedError, IllegalStateError, RebalanceInProgressError) as exc:
             # The group moved on (we were too slow or paused): another member owns these
             # partitions now and will see the records again. Outcomes are durable and

@@ -70,6 +70,8 @@ class Venue(Protocol):
         """Place orders; one outcome per order, in order. Raises VenueUnavailableError."""
         ...
 
-    async def lookup(self, client_order_ids: Sequence[str]) -> Mapping[str, VenueOutcome]:
-        """Outcomes the venue has recorded; an id that is absent never reached the venue."""
+    async def lookup(self, orders: Sequence[VenueOrder]) -> Mapping[str, VenueOutcome]:
+        """Outcomes the venue has recorded, by client order id; an absent order never reached
+        the venue (or, for venues that settle later, is not final yet). Given whole orders, not
+        ids, so a venue can derive what it needs to ask (NEAR: the intent's nonce)."""
         ...

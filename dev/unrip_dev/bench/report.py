@@ -174,6 +174,14 @@ def tables(document: dict[str, Any]) -> Group:
         ("pipeline, drain rate of a backlog /s", _num(search["probe"]["output_per_s_middle"])),
         ("executor, durable commands/s", _num(executor["drain"]["durable_commands_per_s"])),
         (
+            "executor, durable commands/s, venue settling after 2 s",
+            _num(executor.get("drain_venue_settling", {}).get("durable_commands_per_s")),
+        ),
+        (
+            "  share of one bare relay's drain rate",
+            _num(executor.get("drain_venue_settling", {}).get("share_of_bare_relay_drain"), 2),
+        ),
+        (
             f"ledger restore, {restore['entries']:,} entries (s)",
             _num(restore["seconds"], 3),
         ),

@@ -89,6 +89,10 @@ FULL = Profile(
     archive_events=50_000,
     drain_timeout_s=60.0,
 )
+# The executor's window is measured against a venue that answers after this long (as NEAR
+# settles a quote seconds after it was answered).
+SETTLING_VENUE_MS = 2000
+
 QUICK = Profile(
     rates=(20.0, 1000.0),  # the two rates the latency targets name
     step_s=2.0,
@@ -274,6 +278,26 @@ class _Run:
                 after_drain = pipeline.memory()
             finally:
                 exit_codes = await pipeline.stop()
+        self.say(
+            f"executor: draining {p.executor_commands} commands, venue settling after "
+            f"{SETTLING_VENUE_MS / 1000:g} s (the in-flight window)"
+        )
+        async with self._bus("executor-settling") as bus:
+            settling_env = {**bus.env, "UNRIP_PAPER_LATENCY_MS": str(SETTLING_VENUE_MS)}
+            pipeline = Pipeline(bus.settings, settling_env, self._logs("settling"), self.run_id)
+            await pipeline.start()
+            try:
+                settling = await pipeline.executor_drain(
+                    p.executor_commands, p.drain_timeout_s + SETTLING_VENUE_MS / 1000
+                )
+            finally:
+                exit_codes.update({f"settling-{k}": v for k, v in (await pipeline.stop()).items()})
+        settling["venue_settles_after_s"] = SETTLING_VENUE_MS / 1000
+        relay_rate = relay.msgs_per_s
+        settled_rate = settling.get("durable_commands_per_s")
+        settling["share_of_bare_relay_drain"] = (
+            round(settled_rate / relay_rate, 3) if settled_rate and relay_rate else None
+        )
         self.say(f"executor: restoring a ledger partition of {p.ledger_entries} entries")
         async with self._bus("ledger") as bus:
             restore = await time_restore(bus.settings, p.ledger_entries)
@@ -298,7 +322,11 @@ class _Run:
                 "clean_exits": all(s.clean_exit for s in steps)
                 and all(code == 0 for code in exit_codes.values()),
             },
-            "executor": {"drain": drain, "ledger_restore": restore},
+            "executor": {
+                "drain": drain,
+                "drain_venue_settling": settling,
+                "ledger_restore": restore,
+            },
             "archive": archive,
             "footprint": _footprint(latency, after_drain),
         }

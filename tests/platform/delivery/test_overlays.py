@@ -52,7 +52,9 @@ def service_of(workload: Manifest) -> str:
 
 
 def test_the_overlays_are_the_shared_ones() -> None:
-    assert checks.overlay_names() == sorted([names.OVERLAY_PRODUCTION, names.OVERLAY_LOCAL])
+    assert checks.overlay_names() == sorted(
+        [names.OVERLAY_PRODUCTION, names.OVERLAY_PRODUCTION_LIVE, names.OVERLAY_LOCAL]
+    )
 
 
 def test_every_overlay_validates_strictly_for_the_clusters_kubernetes(
@@ -118,14 +120,18 @@ def test_no_secret_value_in_any_manifest(rendered: dict[str, list[Manifest]]) ->
         for config_map in (m for m in manifests if m["kind"] == "ConfigMap"):
             for key in config_map.get("data", {}):
                 assert not any(word in key.upper() for word in SECRETISH), (overlay, key)
-        # The command MAC key, and the archive's object storage (optional keys: absent, it
-        # archives to its volume), in every overlay.
+        # In every overlay: the command MAC key, and the archive's object storage (optional
+        # keys: absent, it archives to its volume); the relay JWT in production, and the
+        # solver's key too in live mode.
+        jwt = {(names.APPS_SECRET_NEAR_INTENTS, names.APPS_SECRET_NEAR_INTENTS_JWT_KEY)}
+        solver = {(names.APPS_SECRET_NEAR_INTENTS, names.APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY)}
         expected = {
             (names.APPS_SECRET_COMMAND_SIGNING, names.APPS_SECRET_COMMAND_SIGNING_KEY),
             ("archive-storage", "secret_key"),
-        }
-        if overlay == names.OVERLAY_PRODUCTION:
-            expected.add((names.APPS_SECRET_NEAR_INTENTS, names.APPS_SECRET_NEAR_INTENTS_JWT_KEY))
+        } | {
+            names.OVERLAY_PRODUCTION: jwt,
+            names.OVERLAY_PRODUCTION_LIVE: jwt | solver,
+        }.get(overlay, set())
         assert refs == expected, overlay
 
 
@@ -312,7 +318,10 @@ def test_the_strategy_is_a_stable_configmap_only_the_reactor_may_read(
             m for m in main["volumeMounts"] if m["mountPath"].startswith("/var/run/secrets")
         ]
         assert pod_spec(reactor)["serviceAccountName"] == "reactor" and token_mounts, overlay
-        others = [w for w in app_workloads(manifests) if service_of(w) != "reactor"]
+        readers = (
+            {"reactor", "executor"} if overlay == names.OVERLAY_PRODUCTION_LIVE else {"reactor"}
+        )
+        others = [w for w in app_workloads(manifests) if service_of(w) not in readers]
         assert all(
             not any("projected" in v for v in pod_spec(w).get("volumes", [])) for w in others
         )
@@ -403,3 +412,72 @@ def test_every_service_has_a_metrics_service(rendered: dict[str, list[Manifest]]
                 {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}
             ], overlay
             assert service["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
+
+
+def test_the_live_overlay_signs_on_near_intents_and_paper_stays_the_default(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    for overlay, manifests in rendered.items():
+        (main,) = containers(by_name(manifests, "Deployment", "executor"), init=False)
+        venue = env(main)["UNRIP_EXECUTOR_VENUE"]
+        assert venue == ("near_intents" if overlay == names.OVERLAY_PRODUCTION_LIVE else "paper")
+    live = rendered[names.OVERLAY_PRODUCTION_LIVE]
+    executor = by_name(live, "Deployment", "executor")
+    (main,) = containers(executor, init=False)
+    variables = env(main)
+    secret_keys = {
+        name: value["secretKeyRef"]["key"]
+        for name, value in variables.items()
+        if isinstance(value, dict) and "secretKeyRef" in value
+    }
+    assert secret_keys == {
+        "UNRIP_NEAR_INTENTS_JWT": names.APPS_SECRET_NEAR_INTENTS_JWT_KEY,
+        "UNRIP_NEAR_INTENTS_SOLVER_ACCOUNT_ID": names.APPS_SECRET_NEAR_INTENTS_SOLVER_ACCOUNT_KEY,
+        "UNRIP_NEAR_INTENTS_SIGNING_KEY": names.APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY,
+        # In every mode: only commands the reactor signed are executed.
+        "UNRIP_COMMAND_SIGNING_KEY": names.APPS_SECRET_COMMAND_SIGNING_KEY,
+    }
+    assert "UNRIP_PAPER_VENUE_URL" not in variables
+    assert variables["UNRIP_NEAR_INTENTS_RPC_URL"].startswith("https://")
+    # The kill switch: the executor reads the reactor's strategy ConfigMap.
+    assert variables["UNRIP_EXECUTOR_STRATEGY_CONFIGMAP"] == names.REACTOR_STRATEGY_CONFIGMAP
+    binding = by_name(live, "RoleBinding", "executor-strategy-reader")
+    assert binding["roleRef"]["name"] == "reactor-strategy-reader"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "executor", "namespace": APPS}
+    ]
+    # Egress to the relay and the RPC endpoint: public 443 only (the cluster's venue rule too).
+    labels = executor["spec"]["template"]["metadata"]["labels"]
+    assert labels[names.VENUE_EGRESS_LABEL] == "true"
+    egress, _ = _flows(live, executor)
+    assert (443, "ip:0.0.0.0/0") in egress
+    assert {port for port, _ in egress} <= {53, names.REDPANDA_KAFKA_PORT, 443, 6443, 8080}
+    # Readiness follows the relay connection (/readyz names "venue" while it is down).
+    assert main["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def test_the_ci_deployer_cannot_apply_the_live_overlay(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    """The admission policy refuses deployer-made pods reading venue keys other than the JWT:
+    the live overlay is the operator's to apply, and the policy stays as strict as it is."""
+    from unrip_platform.cluster.deployer import READABLE_VENUE_KEYS
+
+    executor = by_name(rendered[names.OVERLAY_PRODUCTION_LIVE], "Deployment", "executor")
+    (main,) = containers(executor, init=False)
+    read = {
+        value["secretKeyRef"]["key"]
+        for value in env(main).values()
+        if isinstance(value, dict)
+        and value.get("secretKeyRef", {}).get("name") == names.APPS_SECRET_NEAR_INTENTS
+    }
+    assert read - set(READABLE_VENUE_KEYS)  # refused for the deployer identity
+    assert READABLE_VENUE_KEYS == (names.APPS_SECRET_NEAR_INTENTS_JWT_KEY,)
+
+
+def test_every_object_of_the_live_overlay_lives_in_the_apps_namespace(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    for manifest in rendered[names.OVERLAY_PRODUCTION_LIVE]:
+        if manifest["kind"] != "Namespace":
+            assert manifest["metadata"].get("namespace") == APPS, manifest["metadata"]["name"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from unrip.executor.in_flight import InFlight
+from unrip.executor.in_flight import InFlightAges
 
 
 class Clock:
@@ -14,12 +14,12 @@ class Clock:
 
 
 def test_the_oldest_age_is_zero_with_nothing_in_flight() -> None:
-    assert InFlight(Clock()).oldest_age_s() == 0.0
+    assert InFlightAges(Clock()).oldest_age_s() == 0.0
 
 
 def test_the_oldest_age_follows_the_oldest_unfinished_command() -> None:
     clock = Clock()
-    tracker = InFlight(clock)
+    tracker = InFlightAges(clock)
     tracker.start(["a"])
     clock.now = 110.0
     tracker.start(["b"])
@@ -34,7 +34,7 @@ def test_the_oldest_age_follows_the_oldest_unfinished_command() -> None:
 
 def test_a_command_started_again_keeps_its_first_start() -> None:
     clock = Clock()
-    tracker = InFlight(clock)
+    tracker = InFlightAges(clock)
     tracker.start(["a"])
     clock.now = 160.0
     tracker.start(["a"])  # retried in a later batch after the venue did not answer
@@ -43,7 +43,7 @@ def test_a_command_started_again_keeps_its_first_start() -> None:
 
 def test_status_lists_the_oldest_commands_first_and_bounded() -> None:
     clock = Clock()
-    tracker = InFlight(clock)
+    tracker = InFlightAges(clock)
     for i in range(5):
         tracker.start([f"c{i}"])
         clock.now += 1

@@ -31,6 +31,7 @@ def at_state(target: LedgerState) -> LedgerEntryV1:
     path = {
         LedgerState.RECEIVED: [],
         LedgerState.EXECUTING: [LedgerState.EXECUTING],
+        LedgerState.SUBMITTED: [LedgerState.EXECUTING, LedgerState.SUBMITTED],
         LedgerState.EXECUTED: [LedgerState.EXECUTING, LedgerState.EXECUTED],
         LedgerState.FAILED: [LedgerState.FAILED],
     }[target]
@@ -46,6 +47,9 @@ LEGAL = {
     (LedgerState.RECEIVED, LedgerState.FAILED),
     (LedgerState.EXECUTING, LedgerState.EXECUTED),
     (LedgerState.EXECUTING, LedgerState.FAILED),
+    (LedgerState.EXECUTING, LedgerState.SUBMITTED),
+    (LedgerState.SUBMITTED, LedgerState.EXECUTED),
+    (LedgerState.SUBMITTED, LedgerState.FAILED),
 }
 
 

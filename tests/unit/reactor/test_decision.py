@@ -117,3 +117,32 @@ def test_both_directions_of_a_pair_are_priced(strategy: Strategy) -> None:
     backward = run(strategy, asset_in=USDT, asset_out=WNEAR, exact_in=25 * 10**6)
     assert isinstance(forward, Trade) and isinstance(backward, Trade)
     assert backward.command.amount_out < 10 * 10**24  # 25 USDT buys a little under 10 wNEAR
+
+
+def test_a_requester_asking_for_more_validity_than_the_maximum_is_skipped(
+    strategy: Strategy,
+) -> None:
+    decision = run(strategy, min_deadline_ms=strategy.max_quote_validity_ms + 1)
+    assert isinstance(decision, Skip) and decision.reason is SkipReason.QUOTE_VALIDITY_TOO_LONG
+
+
+def test_an_absurd_min_deadline_is_refused_or_skipped_never_a_crash(strategy: Strategy) -> None:
+    # Beyond a day the demand is not even valid (the contract's bound); up to it, a skip.
+    with pytest.raises(ValueError, match="min_deadline_ms"):
+        run(strategy, min_deadline_ms=10**18)
+    decision = run(strategy, min_deadline_ms=86_400_000)
+    assert isinstance(decision, Skip) and decision.reason is SkipReason.QUOTE_VALIDITY_TOO_LONG
+
+
+def test_a_requester_within_the_maximum_gets_the_validity_it_asked_for(
+    strategy: Strategy,
+) -> None:
+    decision = run(strategy, min_deadline_ms=strategy.max_quote_validity_ms)
+    assert isinstance(decision, Trade)
+    assert decision.command.quote_validity_ms == strategy.max_quote_validity_ms
+
+
+def test_a_strategy_whose_validity_exceeds_its_maximum_is_refused(strategy: Strategy) -> None:
+    document = strategy.model_dump() | {"quote_validity_ms": 200_000}
+    with pytest.raises(ValueError, match="max_quote_validity_ms"):
+        Strategy.model_validate(document)

@@ -117,6 +117,10 @@ class Ed25519Signer:
         signature = self._key.sign(payload.hash()).signature
         return encode_ed25519(signature)
 
+    def sign_bytes(self, message: bytes) -> bytes:
+        """The raw 64-byte signature of ``message`` (a NEAR transaction signs its hash)."""
+        return bytes(self._key.sign(message).signature)
+
     def __repr__(self) -> str:
         return f"Ed25519Signer(public_key={self.public_key!r})"
 

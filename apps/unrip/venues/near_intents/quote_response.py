@@ -57,6 +57,15 @@ def intent_deadline(order: VenueOrder) -> datetime:
     return deadline.replace(microsecond=deadline.microsecond // 1000 * 1000)
 
 
+def quote_nonce(order: VenueOrder, identity: SolverIdentity) -> bytes:
+    """The NEP-413 nonce of the order's intent: derived, so it can be asked about later."""
+    if identity.nonce_salt is None:
+        return legacy_nonce(order.client_order_id)
+    return versioned_nonce(
+        salt=identity.nonce_salt, deadline=intent_deadline(order), seed=order.client_order_id
+    )
+
+
 def build_quote_response(order: VenueOrder, identity: SolverIdentity) -> SignedQuote:
     """Sign the solver's side of the swap: receive ``amount_in``, give ``amount_out``."""
     deadline = intent_deadline(order)
@@ -76,12 +85,7 @@ def build_quote_response(order: VenueOrder, identity: SolverIdentity) -> SignedQ
         },
         separators=(",", ":"),
     )
-    if identity.nonce_salt is None:
-        nonce = legacy_nonce(order.client_order_id)
-    else:
-        nonce = versioned_nonce(
-            salt=identity.nonce_salt, deadline=deadline, seed=order.client_order_id
-        )
+    nonce = quote_nonce(order, identity)
     payload = Nep413Payload(message=message, nonce=nonce, recipient=identity.verifier_contract)
     params = {
         "quote_id": order.quote_id,

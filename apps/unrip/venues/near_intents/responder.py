@@ -8,9 +8,15 @@ is announced later on the ``quote_status`` stream (quote_hash, intent_hash, tx_h
 
 - relay refuses the response (JSON-RPC error, e.g. auction closed)  -> REJECTED
 - ``quote_status`` names our quote_hash before the intent expires     -> FILLED
-- the intent's deadline (+ grace) passes without that notice          -> NOT_FILLED
-- no answer, or the status stream was interrupted while waiting       -> VenueUnavailableError
-  (outcome unknown: the executor must reconcile, never assume)
+- the intent's deadline (+ grace) passes without that notice: with an RPC endpoint configured
+  (``UNRIP_NEAR_INTENTS_RPC_URL``) the chain decides: ``is_nonce_used`` -> FILLED, else
+  NOT_FILLED (this also catches notices lost while the relay was disconnected); without one,
+  NOT_FILLED
+- no answer, the chain unreachable, or (without an RPC endpoint) the status stream interrupted
+  while waiting -> VenueUnavailableError (outcome unknown: the executor must reconcile)
+
+``lookup`` answers from this process's outcomes, and for an order whose intent deadline (+
+grace) has passed, from the chain: after a restart a real fill is found, not guessed.
 
 Idempotency: the nonce and the whole signed message derive from the order, so a re-sent
 response is the same intent; the verifier contract executes a nonce at most once. Within one
@@ -20,6 +26,7 @@ process, a client order id already resolved returns its stored outcome (``duplic
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -30,8 +37,16 @@ from unrip.contracts.envelope import utc_now
 from unrip.runtime.log_context import bind
 from unrip.venues.base import OrderStatus, VenueOrder, VenueOutcome, VenueUnavailableError
 from unrip.venues.near_intents import VENUE
+from unrip.venues.near_intents.chain import NearRpc
 from unrip.venues.near_intents.frames import event_fields
-from unrip.venues.near_intents.quote_response import SolverIdentity, build_quote_response
+from unrip.venues.near_intents.quote_response import (
+    SignedQuote,
+    SolverIdentity,
+    build_quote_response,
+    intent_deadline,
+    quote_nonce,
+)
+from unrip.venues.near_intents.recall import invalidate_nonces
 from unrip.venues.near_intents.relay import (
     Backoff,
     RelayClient,
@@ -70,11 +85,22 @@ class NearIntentsVenue:
         settings: NearIntentsSettings,
         *,
         relay: RelayClient | None = None,
+        chain: NearRpc | None = None,
         now: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._settings = settings
         self._relay = relay
+        self._chain = chain
+        if chain is None and settings.rpc_url:
+            self._chain = NearRpc(settings.rpc_url, timeout_s=settings.request_timeout_s)
+        # Signed quotes awaiting settlement: client order id -> (nonce, intent deadline).
+        self._outstanding: dict[str, tuple[bytes, datetime]] = {}
+        self.recalled = 0
+        # Called with the client order id once the relay accepted a quote (the executor
+        # records ``submitted``); outcomes come later.
+        self.on_sent: Callable[[str], None] | None = None
+        self._recalled_nonces: set[bytes] = set()
         self._now = now
         self._sleep = sleep
         self._identity: SolverIdentity | None = None
@@ -112,6 +138,8 @@ class NearIntentsVenue:
         if self._listener is not None:
             await asyncio.gather(self._listener, return_exceptions=True)
             self._listener = None
+        if self._chain is not None:
+            await self._chain.close()
 
     @property
     def ready(self) -> bool:
@@ -140,10 +168,91 @@ class NearIntentsVenue:
             outcomes.append(result)
         return outcomes
 
-    async def lookup(self, client_order_ids: Sequence[str]) -> Mapping[str, VenueOutcome]:
-        """Outcomes this process resolved. The relay keeps no queryable order history, so an
-        order submitted by an earlier process is absent (docs/venues/near-intents.md)."""
-        return {i: self._outcomes[i] for i in client_order_ids if i in self._outcomes}
+    async def lookup(self, orders: Sequence[VenueOrder]) -> Mapping[str, VenueOutcome]:
+        """Outcomes this process resolved, and from the chain those of orders whose intent
+        deadline (+ grace) has passed. The relay keeps no queryable history, so without an RPC
+        endpoint an order submitted by an earlier process is absent."""
+        found: dict[str, VenueOutcome] = {}
+        for order in orders:
+            known = self._outcomes.get(order.client_order_id)
+            if known is not None:
+                found[order.client_order_id] = known
+            elif self._chain is not None and self._settled_on_chain_by(order) <= self._now():
+                found[order.client_order_id] = await self._from_chain(order)
+        return found
+
+    async def recall(self) -> int:
+        """Invalidate the nonces of every quote still awaiting settlement (kill switch).
+
+        Returns how many were revoked; a quote already executed stays executed. Needs an RPC
+        endpoint; ``ChainUnavailableError`` if the transaction could not be sent.
+        """
+        if self._chain is None:
+            log.error("recall requested but no RPC endpoint is configured; quotes stay valid")
+            return 0
+        _, identity = self._running()
+        now = self._now()
+        nonces = [nonce for nonce, deadline in self._outstanding.values() if deadline > now]
+        if nonces:
+            hashes = await invalidate_nonces(self._chain, identity, nonces)
+            self._recalled_nonces.update(nonces)
+            log.warning(
+                "recalled %d outstanding quotes (transactions %s)", len(nonces), ", ".join(hashes)
+            )
+        self.recalled += len(nonces)
+        return len(nonces)
+
+    @property
+    def outstanding(self) -> int:
+        """Signed quotes awaiting settlement."""
+        return len(self._outstanding)
+
+    def settles_by(self, order: VenueOrder) -> datetime:
+        """From when ``lookup``'s silence about ``order`` is conclusive (never executed)."""
+        return self._settled_on_chain_by(order)
+
+    def _settled_on_chain_by(self, order: VenueOrder) -> datetime:
+        if order.quote_validity_ms > self._settings.max_quote_validity_ms:
+            return datetime.max.replace(tzinfo=order.deadline.tzinfo)  # never signed
+        grace = timedelta(milliseconds=self._settings.settle_grace_ms)
+        return intent_deadline(order) + grace
+
+    async def _from_chain(self, order: VenueOrder) -> VenueOutcome:
+        # After the deadline the nonce can no longer change: used means executed (or recalled,
+        # which this venue cannot tell apart after a restart; docs/venues/near-intents.md).
+        assert self._chain is not None
+        _, identity = self._running()
+        nonce = quote_nonce(order, identity)
+        used = await self._chain.is_nonce_used(
+            identity.verifier_contract, identity.account_id, nonce
+        )
+        # Dated at the intent deadline: every process that resolves this order from the chain
+        # (a paused one and its successor alike) reports the same outcome, hence the same result.
+        deadline = intent_deadline(order)
+        if not used:
+            return self._outcome(
+                order,
+                OrderStatus.NOT_FILLED,
+                reason="nonce unused on chain after its deadline",
+                at=deadline,
+            )
+        if nonce in self._recalled_nonces:
+            # Used because we invalidated it; a fill just before the recall landed would have
+            # been announced on quote_status (docs/venues/near-intents.md, "Recall").
+            return self._outcome(
+                order,
+                OrderStatus.NOT_FILLED,
+                reason="recalled (kill switch): nonce invalidated",
+                at=deadline,
+            )
+        return VenueOutcome(
+            client_order_id=order.client_order_id,
+            status=OrderStatus.FILLED,
+            amount_in=order.amount_in,
+            amount_out=order.amount_out,
+            executed_at=deadline,
+            venue_reference=f"nonce:{base64.b64encode(nonce).decode()}",
+        )
 
     # --- one order -----------------------------------------------------------------------
 
@@ -179,10 +288,26 @@ class NearIntentsVenue:
             return self._outcome(
                 order, OrderStatus.REJECTED, reason="deadline passed before sending"
             )
+        if order.quote_validity_ms > self._settings.max_quote_validity_ms:
+            return self._outcome(
+                order,
+                OrderStatus.REJECTED,
+                reason=f"quote validity {order.quote_validity_ms} ms above the "
+                f"{self._settings.max_quote_validity_ms} ms maximum; not signed",
+            )
         if not relay.connected:
             raise VenueUnavailableError(f"quote {order.quote_id}: relay not connected; not sent")
         signed = build_quote_response(order, identity)
         settlement = self._settlements.setdefault(signed.quote_hash, _Settlement())
+        self._outstanding[order.client_order_id] = (signed.payload.nonce, signed.intent_deadline)
+        try:
+            return await self._answer(order, relay, signed, settlement)
+        finally:
+            self._outstanding.pop(order.client_order_id, None)
+
+    async def _answer(
+        self, order: VenueOrder, relay: RelayClient, signed: SignedQuote, settlement: _Settlement
+    ) -> VenueOutcome:
         epoch = relay.connections
         try:
             result = await relay.request("quote_response", [signed.params])
@@ -190,10 +315,18 @@ class NearIntentsVenue:
             self._settlements.pop(signed.quote_hash, None)
             return self._outcome(order, OrderStatus.REJECTED, reason=f"relay: {exc.message}")
         except RelayUnavailableError as exc:
-            raise VenueUnavailableError(f"quote {order.quote_id}: {exc}; outcome unknown") from None
+            if self._chain is None:
+                raise VenueUnavailableError(
+                    f"quote {order.quote_id}: {exc}; outcome unknown"
+                ) from None
+            # It may have reached the auction: never send it again; the chain decides after
+            # the deadline (a resend would be a second answer to the same quote).
+            result = "OK"
         if result != "OK":
             self._settlements.pop(signed.quote_hash, None)
             return self._outcome(order, OrderStatus.REJECTED, reason=f"relay answered {result!r}")
+        if self.on_sent is not None:
+            self.on_sent(order.client_order_id)
         wait_until = signed.intent_deadline + timedelta(milliseconds=self._settings.settle_grace_ms)
         try:
             await self._wait(settlement, wait_until)
@@ -218,6 +351,9 @@ class NearIntentsVenue:
                 executed_at=settlement.received_at or self._now(),
                 venue_reference=settlement.intent_hash,
             )
+        if self._chain is not None:
+            # The chain is the record: it also catches notices lost during a disconnect.
+            return await self._from_chain(order)
         if relay.connections != epoch or not relay.connected:
             # quote_status notices sent while we were disconnected are lost.
             raise VenueUnavailableError(
@@ -242,13 +378,15 @@ class NearIntentsVenue:
             for waiter in waiters:
                 waiter.cancel()
 
-    def _outcome(self, order: VenueOrder, status: OrderStatus, *, reason: str) -> VenueOutcome:
+    def _outcome(
+        self, order: VenueOrder, status: OrderStatus, *, reason: str, at: datetime | None = None
+    ) -> VenueOutcome:
         return VenueOutcome(
             client_order_id=order.client_order_id,
             status=status,
             amount_in=0,
             amount_out=0,
-            executed_at=self._now(),
+            executed_at=at or self._now(),
             reason=reason,
         )
 

@@ -56,6 +56,12 @@ class NearIntentsSettings(BaseSettings):
     tokens_url: str = DEFAULT_TOKENS_URL
     price_poll_interval_s: float = Field(default=5.0, gt=0)
     price_heartbeat_s: float = Field(default=30.0, gt=0)
+    # NEAR JSON-RPC endpoint for the verifier's is_nonce_used / invalidate_nonces; unset: no
+    # chain checks (outcomes only from quote_status, none after a restart).
+    rpc_url: str | None = None
+    # The executor's own bound on a signed quote's lifetime, checked again after the reactor's
+    # strategy maximum: a forged or stale command cannot get a quote signed for years.
+    max_quote_validity_ms: int = Field(default=120_000, gt=0, le=86_400_000)
 
     @field_validator("subscriptions", "tokens", mode="before")
     @classmethod
@@ -108,6 +114,12 @@ class NearIntentsSettings(BaseSettings):
         for asset_id in value:
             check_asset_id(asset_id)
         return value
+
+    def quote_filter(self) -> dict[str, list[str]] | None:
+        """The relay's quote subscription filter: only quotes whose both assets are listed."""
+        if not self.tokens:
+            return None
+        return {"tokens_in": list(self.tokens), "tokens_out": list(self.tokens)}
 
     def solver_identity(self) -> SolverIdentity:
         """The signing identity, or ``MissingCredentialsError`` naming what is absent."""

@@ -38,6 +38,7 @@ def open_relay() -> MessageSource:
         near.relay_url,
         jwt=near.jwt,
         subscriptions=near.subscriptions,
+        quote_filter=near.quote_filter(),
         backoff=Backoff(initial_s=near.reconnect_initial_s, max_s=near.reconnect_max_s),
         request_timeout_s=near.request_timeout_s,
     )

@@ -51,9 +51,9 @@ class PaperVenue:
             outcomes.extend(o.to_outcome() for o in response.outcomes)
         return outcomes
 
-    async def lookup(self, client_order_ids: Sequence[str]) -> Mapping[str, VenueOutcome]:
+    async def lookup(self, orders: Sequence[VenueOrder]) -> Mapping[str, VenueOutcome]:
         found: dict[str, VenueOutcome] = {}
-        ids = list(dict.fromkeys(client_order_ids))
+        ids = list(dict.fromkeys(o.client_order_id for o in orders))
         for start in range(0, len(ids), MAX_BATCH):
             request = LookupRequest(client_order_ids=ids[start : start + MAX_BATCH])
             body = await self._post("/v1/orders/lookup", request.model_dump_json())

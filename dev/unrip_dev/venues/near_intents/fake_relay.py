@@ -28,6 +28,8 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from unrip_dev.venues.near_intents.fake_rpc import VerifierState
+
 _log = logging.getLogger(f"{__name__}.server")
 _log.addFilter(RedactAuthorization())
 
@@ -41,8 +43,12 @@ class _Client:
 class FakeRelay:
     """A scriptable local relay. Knobs are plain attributes, changeable between steps."""
 
-    def __init__(self, *, jwt: str | None = None) -> None:
+    def __init__(self, *, jwt: str | None = None, chain: VerifierState | None = None) -> None:
         self.jwt = jwt
+        # The verifier contract's state, shared with a FakeNearRpc: a settled quote's nonce is
+        # used on chain, as on mainnet.
+        self.chain = chain
+        self.accepted: dict[str, tuple[str, str]] = {}  # quote hash -> (signer id, nonce b64)
         # Answer quote_response with this JSON-RPC error message instead of "OK".
         self.quote_response_error: str | None = None
         # False: swallow quote_response requests (the client sees a timeout).
@@ -52,6 +58,7 @@ class FakeRelay:
         self.handshakes = 0
         self.rejected_handshakes = 0
         self.requests: list[dict[str, Any]] = []
+        self.keep_requests = True  # tests read them; a long-running stand-in turns this off
         self.quote_responses: list[dict[str, Any]] = []
         self._clients: list[_Client] = []
         self._server: Server | None = None
@@ -132,7 +139,9 @@ class FakeRelay:
                 await self._send(client, json.dumps(message))
 
     async def settle(self, quote_hash: str, *, intent_hash: str, tx_hash: str) -> None:
-        """Announce an executed quote to every ``quote_status`` subscriber."""
+        """Announce an executed quote to every ``quote_status`` subscriber (and on chain)."""
+        if self.chain is not None and quote_hash in self.accepted:
+            self.chain.mark_used(*self.accepted[quote_hash])
         for client in list(self._clients):
             for sub_id, kind in client.subscriptions.items():
                 if kind == "quote_status":
@@ -175,7 +184,8 @@ class FakeRelay:
             self._clients.remove(client)
 
     async def _on_request(self, client: _Client, request: dict[str, Any]) -> None:
-        self.requests.append(request)
+        if self.keep_requests:
+            self.requests.append(request)
         method, params, request_id = request.get("method"), request.get("params"), request.get("id")
         if method == "subscribe" and isinstance(params, list) and params:
             sub_id = str(uuid.uuid4())
@@ -193,7 +203,8 @@ class FakeRelay:
     async def _on_quote_response(
         self, client: _Client, request_id: object, quote: dict[str, Any]
     ) -> None:
-        self.quote_responses.append(quote)
+        if self.keep_requests:
+            self.quote_responses.append(quote)
         async with self._changed:
             self._changed.notify_all()
         if not self.answer_quote_responses:
@@ -207,6 +218,7 @@ class FakeRelay:
             error = {"code": -32000, "message": self.quote_response_error}
             await self._reply(client, request_id, error=error)
         else:
+            self.accepted[quote_hash] = _signer_and_nonce(quote)
             await self._reply(client, request_id, result="OK")
             if self.auto_settle:
                 await self.settle(
@@ -233,6 +245,12 @@ class FakeRelay:
 
 def _header(headers: Headers, name: str) -> str | None:
     return headers.get(name)
+
+
+def _signer_and_nonce(quote: dict[str, Any]) -> tuple[str, str]:
+    payload = quote["signed_data"]["payload"]
+    signer = json.loads(payload["message"]).get("signer_id", "")
+    return str(signer), str(payload["nonce"])
 
 
 def _verified_quote_hash(quote: dict[str, Any]) -> str | None:

@@ -112,8 +112,12 @@ class FillEverything:
             )
         return [self._done[order.client_order_id] for order in orders]
 
-    async def lookup(self, client_order_ids: Sequence[str]) -> Mapping[str, VenueOutcome]:
-        return {i: self._done[i] for i in client_order_ids if i in self._done}
+    async def lookup(self, orders: Sequence[VenueOrder]) -> Mapping[str, VenueOutcome]:
+        return {
+            o.client_order_id: self._done[o.client_order_id]
+            for o in orders
+            if o.client_order_id in self._done
+        }
 
 
 QUOTES = Stream(name="quotes", raw_topic=RAW_TOPIC, open_live=Emitter, normalizer=normalizer)

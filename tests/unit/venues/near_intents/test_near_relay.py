@@ -217,3 +217,19 @@ def test_backoff_stays_within_its_jittered_ceiling(attempt: int, ceiling: float)
     backoff = Backoff(initial_s=0.25, max_s=30.0)
     assert backoff.delay(attempt, lambda: 0.0) == pytest.approx(ceiling / 2)
     assert backoff.delay(attempt, lambda: 1.0) == pytest.approx(ceiling)
+
+
+async def test_the_ingest_relay_subscribes_with_the_configured_token_filter(
+    relay: FakeRelay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from unrip.venues.near_intents.source import open_relay
+
+    monkeypatch.setenv("UNRIP_NEAR_INTENTS_RELAY_URL", relay.url)
+    monkeypatch.setenv("UNRIP_NEAR_INTENTS_JWT", JWT)
+    tokens = ["nep141:wrap.near", "nep141:usdt.tether-token.near"]
+    monkeypatch.setenv("UNRIP_NEAR_INTENTS_TOKENS", ",".join(tokens))
+    source = open_relay()
+    assert isinstance(source, RelayClient)
+    async with source as client:
+        await client.wait_connected(5)
+    assert relay.requests[0]["params"] == ["quote", {"tokens_in": tokens, "tokens_out": tokens}]

@@ -110,7 +110,7 @@ async def test_a_resubmitted_order_returns_the_stored_outcome(relay: FakeRelay) 
     try:
         [first] = await venue.submit([order])
         [again] = await venue.submit([order])
-        found = await venue.lookup([order.client_order_id, "never-sent"])
+        found = await venue.lookup([order, make_order("never-sent")])
     finally:
         await venue.close()
 
@@ -200,6 +200,20 @@ async def test_an_order_past_its_deadline_is_not_sent(relay: FakeRelay) -> None:
     assert relay.quote_responses == []
 
 
+@pytest.mark.parametrize("validity_ms", [120_001, 10**15, 2**63])
+async def test_a_quote_valid_for_longer_than_the_maximum_is_never_signed(
+    relay: FakeRelay, validity_ms: int
+) -> None:
+    venue = await started(relay)
+    try:
+        [outcome] = await venue.submit([replace(make_order(), quote_validity_ms=validity_ms)])
+    finally:
+        await venue.close()
+    assert outcome.status is OrderStatus.REJECTED
+    assert outcome.reason is not None and "maximum" in outcome.reason
+    assert relay.quote_responses == []
+
+
 async def test_no_answer_means_the_outcome_is_unknown(relay: FakeRelay) -> None:
     relay.answer_quote_responses = False
     venue = await started(relay, request_timeout_s=0.05)
@@ -207,7 +221,7 @@ async def test_no_answer_means_the_outcome_is_unknown(relay: FakeRelay) -> None:
     try:
         with pytest.raises(VenueUnavailableError, match="outcome unknown"):
             await venue.submit([order])
-        assert await venue.lookup([order.client_order_id]) == {}
+        assert await venue.lookup([order]) == {}
     finally:
         await venue.close()
 
