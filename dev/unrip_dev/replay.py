@@ -33,6 +33,7 @@ from unrip.runtime.settings import ServiceSettings
 from unrip.topics import CMD_EXECUTE_TRADE, EXEC_TRADE_RESULT, NORM_SWAP_DEMAND, spec
 
 from unrip_dev.archive import ArchivedRecord, read_window
+from unrip_dev.supervisor import LOCAL_COMMAND_SIGNING_KEY
 
 Pace = Literal["recorded", "fast"]
 
@@ -200,7 +201,11 @@ async def through_reactor(
 ) -> dict[str, Any]:
     """Recorded demands and results through the production reactor, clock set per record."""
     reactor = ReactorService(
-        ReactorSettings(reactor_strategy_file=strategy or DEFAULT_STRATEGY_PATH)
+        ReactorSettings(
+            reactor_strategy_file=strategy or DEFAULT_STRATEGY_PATH,
+            # Replayed commands are computed, never sent to an executor: the local key signs.
+            command_signing_key=LOCAL_COMMAND_SIGNING_KEY,
+        )
     )
     sink = _CapturingProducer()
     reactor.producer = sink

@@ -13,7 +13,7 @@ from unrip.runtime.replay import read_to_end
 from unrip_dev.broker import TansuBroker, free_port
 from unrip_dev.supervisor import Child, Supervisor
 
-from tests.integration.helpers import eventually
+from tests.integration.helpers import eventually, static_strategy
 from tests.integration.test_pipeline import SAMPLE
 
 ARCHIVED = ArchiverSettings().topics()
@@ -67,7 +67,10 @@ async def test_an_archiver_killed_twice_mid_stream_archives_every_event_exactly_
     feed.write_text("\n".join(SAMPLE.read_text().splitlines()[:300]) + "\n")
     venue = services.spawn_paper_venue(tmp_path / "venue.sqlite")
     services.spawn_executor("executor", venue.url)
-    services.spawn("reactor", "reactor", free_port())
+    strategy = static_strategy(tmp_path / "strategy.yaml")  # trades without a price feed
+    services.spawn(
+        "reactor", "reactor", free_port(), {"UNRIP_REACTOR_STRATEGY_FILE": str(strategy)}
+    )
     archiver = services.spawn(
         "archiver",
         "archiver",

@@ -17,7 +17,7 @@ from unrip_dev.broker import TansuBroker, free_port
 from unrip_dev.replay import publish, read_retained, through_reactor
 from unrip_dev.supervisor import Supervisor
 
-from tests.integration.helpers import eventually
+from tests.integration.helpers import eventually, static_strategy
 from tests.integration.test_pipeline import SAMPLE
 
 ARCHIVED = ArchiverSettings().topics()
@@ -43,7 +43,10 @@ async def test_topics_restored_from_the_archive_equal_the_lost_ones_record_for_r
     feed.write_text("\n".join(SAMPLE.read_text().splitlines()[:120]) + "\n")
     venue = services.spawn_paper_venue(tmp_path / "venue.sqlite")
     services.spawn_executor("executor", venue.url)
-    services.spawn("reactor", "reactor", free_port())
+    strategy = static_strategy(tmp_path / "strategy.yaml")  # trades without a price feed
+    services.spawn(
+        "reactor", "reactor", free_port(), {"UNRIP_REACTOR_STRATEGY_FILE": str(strategy)}
+    )
     services.spawn("archiver", "archiver", free_port(), archiver_env(root, quick=True))
     assert services.wait_ready(["paper-venue", "executor", "reactor", "archiver"], 60) == []
     services.spawn(
@@ -91,9 +94,10 @@ async def test_topics_restored_from_the_archive_equal_the_lost_ones_record_for_r
     assert sorted(map(key, retained)) == sorted(map(key, records))
 
     # Through the production reactor, twice: the same command ids, byte for byte.
-    first = await through_reactor(records)
-    second = await through_reactor(records)
+    first = await through_reactor(records, strategy)
+    second = await through_reactor(records, strategy)
     assert first["command_ids_sha256"] == second["command_ids_sha256"]
+    assert first["commands"] > 0  # trades were decided, not only skipped
     assert first["commands"] + first["skips"] == sum(
         len(v) for (t, _), v in original.items() if t == "norm.swap_demand"
     )

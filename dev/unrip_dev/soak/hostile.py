@@ -24,6 +24,7 @@ from unrip.topics import (
 )
 
 from unrip_dev.commands import synthetic_command
+from unrip_dev.supervisor import local_signer
 
 DEEP = 100_000  # "[" x 100,000: RecursionError in the standard library's json
 
@@ -77,6 +78,9 @@ def bus_records(burst: int) -> list[BusRecord]:
     )
     command_id = command.payload.command_id
     value, headers = encode(command)
+    # Misplaced commands carry the reactor's genuine MAC: the key/partition gate must catch
+    # them on its own. The forged one (another client order id) has no MAC it could have.
+    headers = [*headers, *local_signer().headers(command)]
     home = partition_for(command_id, EXECUTION_PARTITIONS)
     forged = command.model_copy(
         update={"payload": command.payload.model_copy(update={"client_order_id": "u" + "0" * 31})}
@@ -118,7 +122,7 @@ EXPECTED_REASONS = {
         "unknown_schema_version",
         "key_mismatch",
         "partition_mismatch",
-        "invalid",
+        "unauthenticated",
     },
     "dlq.exec.trade_result": {"unknown_schema_version"},
     "dlq.raw.near_intents.quote": {
