@@ -56,19 +56,23 @@ class Command:
         return self.entry.client_order_id
 
     def order(self) -> VenueOrder:
-        command = self.command
-        return VenueOrder(
-            client_order_id=command.client_order_id,
-            command_id=command.command_id,
-            quote_id=command.quote_id,
-            asset_in=command.asset_in,
-            asset_out=command.asset_out,
-            amount_in=command.amount_in,
-            amount_out=command.amount_out,
-            deadline=command.deadline,
-            quote_validity_ms=command.quote_validity_ms,
-            kind=command.kind,
-        )
+        return order_for(self.command)
+
+
+def order_for(command: ExecuteTradeV1) -> VenueOrder:
+    """The venue order a command becomes (what the executor sends, and backtests simulate)."""
+    return VenueOrder(
+        client_order_id=command.client_order_id,
+        command_id=command.command_id,
+        quote_id=command.quote_id,
+        asset_in=command.asset_in,
+        asset_out=command.asset_out,
+        amount_in=command.amount_in,
+        amount_out=command.amount_out,
+        deadline=command.deadline,
+        quote_validity_ms=command.quote_validity_ms,
+        kind=command.kind,
+    )
 
 
 @dataclass(slots=True)

@@ -15,7 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from unrip.contracts import ContractError, ExecuteTradeV1, ReferencePriceV1, SwapDemandV1, decode
+from unrip.contracts import ContractError, ReferencePriceV1, SwapDemandV1, decode
+from unrip.executor.plan import order_for
 from unrip.executor.results import realised_pnl
 from unrip.reactor.decision import Market, Skip, Trade, decide
 from unrip.reactor.market import PriceBook
@@ -23,7 +24,7 @@ from unrip.reactor.positions import Positions
 from unrip.reactor.risk import RiskState
 from unrip.reactor.strategy import AssetPrice, Strategy
 from unrip.topics import NORM_REFERENCE_PRICE, NORM_SWAP_DEMAND, demand_key
-from unrip.venues.base import OrderStatus, VenueOrder
+from unrip.venues.base import OrderStatus
 from unrip.venues.paper.book import PaperBook
 
 from unrip_dev.archive import ArchivedRecord
@@ -119,7 +120,7 @@ def run_backtest(
             command = decision.command
             risk.record_command(key, command.command_id, command.notional_usd)
             run.command_ids.append(command.command_id)
-            (outcome,) = book.submit([_order(command)], now)
+            (outcome,) = book.submit([order_for(command)], now)
             pnl = realised_pnl(command, outcome.amount_in, outcome.amount_out)
             if outcome.status is OrderStatus.FILLED:
                 run.notional_usd += command.notional_usd
@@ -130,22 +131,6 @@ def run_backtest(
     finally:
         book.close()
     return run
-
-
-def _order(command: ExecuteTradeV1) -> VenueOrder:
-    # What the executor sends for a command (unrip.executor.plan.Command.order).
-    return VenueOrder(
-        client_order_id=command.client_order_id,
-        command_id=command.command_id,
-        quote_id=command.quote_id,
-        asset_in=command.asset_in,
-        asset_out=command.asset_out,
-        amount_in=command.amount_in,
-        amount_out=command.amount_out,
-        deadline=command.deadline,
-        quote_validity_ms=command.quote_validity_ms,
-        kind=command.kind,
-    )
 
 
 def _follow_price(prices: PriceBook, record: ArchivedRecord) -> None:
