@@ -1,8 +1,9 @@
 """Pulumi components of the cluster project: the rendered manifests, wired in dependency order.
 
 Order on a fresh cluster: namespaces and policies -> Redpanda -> the topic job (awaited to
-completion) ; secrets -> Forgejo (its init container registers the runner secret) -> the runner ;
-the deployer identity. Every generated secret is a Pulumi secret from creation to Kubernetes.
+completion) ; secrets -> Forgejo (its sidecar registers the runner secret) -> the runner ;
+BuildKit ; the deploy agent (not awaited: its credentials come from the bootstrap) and the
+deployer Role bound to it. Every generated secret is a Pulumi secret from creation to Kubernetes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ import pulumi
 import pulumi_random as random
 
 from unrip_platform import names
-from unrip_platform.cluster import deployer, forgejo, namespaces, redpanda, runner, topics
+from unrip_platform.cluster import (
+    agent,
+    buildkit,
+    deployer,
+    forgejo,
+    namespaces,
+    redpanda,
+    runner,
+    topics,
+)
 from unrip_platform.cluster.monitoring.stack import monitoring_manifests
 from unrip_platform.cluster.resources import create_group, resource_name
 from unrip_platform.cluster.secret_values import PlatformSecrets
@@ -102,7 +112,13 @@ class ClusterPlatform(pulumi.ComponentResource):
 
         self.secrets = GeneratedSecrets("secrets", opts=child)
         self.namespaces = _Group(
-            "Namespaces", "namespaces", namespaces.namespace_manifests(settings.network), opts=child
+            "Namespaces",
+            "namespaces",
+            [
+                *namespaces.namespace_manifests(settings.network),
+                *agent.namespace_manifests(settings.network),
+            ],
+            opts=child,
         )
         after_namespaces: list[pulumi.Resource] = [self.namespaces]
         self.redpanda = _Group(
@@ -136,11 +152,25 @@ class ClusterPlatform(pulumi.ComponentResource):
             depends_on=[*after_namespaces, forge],
             opts=child,
         )
+        self.buildkit = _Group(
+            "BuildKit",
+            "buildkit",
+            buildkit.buildkit_manifests(settings),
+            depends_on=after_namespaces,
+            opts=child,
+        )
+        self.agent = _Group(
+            "DeployAgent",
+            "deploy-agent",
+            agent.agent_manifests(settings),
+            depends_on=after_namespaces,
+            opts=child,
+        )
         self.deployer = _Group(
             "Deployer",
             "deployer",
             deployer.deployer_manifests(),
-            depends_on=after_namespaces,
+            depends_on=[*after_namespaces, self.agent],
             opts=child,
         )
         grafana_password = random.RandomPassword(
@@ -161,11 +191,14 @@ class ClusterPlatform(pulumi.ComponentResource):
             ),
             "forgejo_admin_username": settings.forgejo.admin_username,
             "forgejo_admin_password": self.secrets.values.forgejo_admin_password,
-            "registry_push": runner.job_environment()["UNRIP_REGISTRY_PUSH"],
+            "registry_push": agent.agent_environment()["UNRIP_REGISTRY_PUSH"],
             "image_repository": names.IMAGE_REPOSITORY,
             "kafka_bootstrap": names.KAFKA_BOOTSTRAP_IN_CLUSTER,
             "runner_label": names.FORGEJO_RUNNER_LABEL,
-            "deployer_token_secret": f"{names.NAMESPACE_APPS}/{names.DEPLOYER_TOKEN_SECRET}",
+            "deploy_agent": f"{names.NAMESPACE_DEPLOY}/{names.DEPLOY_AGENT}",
+            "deploy_agent_logs": (
+                f"kubectl -n {names.NAMESPACE_DEPLOY} logs deploy/{names.DEPLOY_AGENT} -c agent -f"
+            ),
             "grafana_port_forward": f"kubectl -n {ns} port-forward svc/grafana 3001:3000",
             "grafana_admin_password": pulumi.Output.secret(grafana_password.result),
         }

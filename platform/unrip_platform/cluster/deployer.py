@@ -1,4 +1,4 @@
-"""The deploy identity: a ServiceAccount that can roll out the apps' workloads, and nothing else.
+"""The deploy identity: the deploy agent's ServiceAccount may roll out the apps, and nothing else.
 
 The Role lives in the apps namespace, so the token cannot touch the platform namespace, nodes
 or any cluster-scoped object. Within apps it writes workloads, Services, ConfigMaps and PDBs
@@ -11,8 +11,9 @@ ValidatingAdmissionPolicy, matched on the deployer's username, refuses the rest:
   reach the venue key;
 - any write to the reactor's strategy ConfigMap (kill switch, limits): it changes only through
   the operator's documented path (docs/reactor.md).
-The long-lived token Secret is filled in by Kubernetes; the bootstrap reads it and stores it as
-a Forgejo Actions secret. It never enters git or Pulumi state.
+The one subject is the deploy agent's ServiceAccount (namespace ``deploy``, see ``agent``),
+whose token is a projected, hour-long one inside the agent's pod. There is no long-lived token
+Secret any more and none in Forgejo: no workflow can reach the rollout's credential.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from __future__ import annotations
 from typing import Any, Final
 
 from unrip_platform import names
-from unrip_platform.cluster.common import Manifest, metadata, service_account
+from unrip_platform.cluster.common import Manifest, metadata
 
 NS: Final = names.NAMESPACE_APPS
 COMPONENT: Final = "deploy"
-NAME: Final = names.DEPLOYER_SERVICE_ACCOUNT
+NAME: Final = names.DEPLOYER_ROLE
 
 READ: Final = ("get", "list", "watch")
-USERNAME: Final = f"system:serviceaccount:{NS}:{NAME}"
+USERNAME: Final = f"system:serviceaccount:{names.NAMESPACE_DEPLOY}:{names.DEPLOY_AGENT}"
 GUARD: Final = "unrip-deployer-guard"
 # Keys of the venue Secret a deployer-made pod may read: the relay JWT (the ingest's login).
 READABLE_VENUE_KEYS: Final = (names.APPS_SECRET_NEAR_INTENTS_JWT_KEY,)
@@ -168,7 +169,6 @@ def deployer_manifests() -> list[Manifest]:
     return [
         guard_policy(),
         guard_binding(),
-        service_account(NAME, NS, COMPONENT),
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
@@ -180,17 +180,12 @@ def deployer_manifests() -> list[Manifest]:
             "kind": "RoleBinding",
             "metadata": metadata(NAME, NS, COMPONENT),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
-            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NS}],
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": metadata(
-                names.DEPLOYER_TOKEN_SECRET,
-                NS,
-                COMPONENT,
-                annotations={"kubernetes.io/service-account.name": NAME},
-            ),
-            "type": "kubernetes.io/service-account-token",
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": names.DEPLOY_AGENT,
+                    "namespace": names.NAMESPACE_DEPLOY,
+                }
+            ],
         },
     ]

@@ -8,8 +8,8 @@ Flows (everything else is dropped):
 - anyone -> Forgejo (3000): the node's containerd pulls through the NodePort and
   node-originated traffic cannot be selected portably; Forgejo authenticates every request and
   every namespace here restricts its own egress, so apps pods still cannot reach it
-- runner -> Forgejo (3000) and -> the public internet on 80/443 (package registries, base
-  images) and the API server (the deploy job; see docs/decisions.md)
+- runner -> Forgejo (3000) and -> the public internet on 80/443 (package registries); never
+  the API server: CI deploys nothing (the deploy agent does, see ``agent``)
 
 No rule reaches link-local addresses (Hetzner's metadata service, 169.254.169.254, serves the
 node's user data) or the nodes' kubelet (10250): every ipBlock excepts them, and rules towards
@@ -176,7 +176,6 @@ def platform_policies(network: NetworkSettings) -> list[Manifest]:
                 "egress": [
                     {"to": [_pods(FORGEJO_APP)], "ports": _tcp(names.FORGEJO_HTTP_PORT)},
                     {"to": [public_internet(network)], "ports": _tcp(*WEB_PORTS)},
-                    *api_server_egress(network),
                 ],
             },
         ),

@@ -104,6 +104,16 @@ class RunnerSettings(_Settings):
     buildkit_cache_size: str = "20Gi"
 
 
+class AgentSettings(_Settings):
+    """The deploy agent (cluster/agent.py): it polls, runs ci/build.py and ci/deploy.py."""
+
+    resources: Resources = Resources(
+        cpu_request="50m", cpu_limit="1", memory_request="128Mi", memory_limit="512Mi"
+    )
+    # Its checkout and the build context it sends to BuildKit (emptyDir limit).
+    scratch_size: str = "4Gi"
+
+
 class MonitoringSettings(_Settings):
     """Prometheus, Alertmanager, Grafana and the two exporters (cluster/monitoring)."""
 
@@ -140,5 +150,6 @@ class ClusterSettings(_Settings):
     redpanda: RedpandaSettings = RedpandaSettings()
     forgejo: ForgejoSettings = ForgejoSettings()
     runner: RunnerSettings = RunnerSettings()
+    agent: AgentSettings = AgentSettings()
     network: NetworkSettings = NetworkSettings()
     monitoring: MonitoringSettings = MonitoringSettings()

@@ -98,6 +98,8 @@ def program() -> Program:
             platform.topics,
             platform.forgejo,
             platform.runner,
+            platform.buildkit,
+            platform.agent,
             platform.deployer,
         )
         return pulumi.Output.all(*(r.urn for g in groups for r in g.resources.values()))
@@ -122,7 +124,10 @@ def test_manifests_reach_the_provider_unchanged(program: Program) -> None:
         statefulset["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "local-path"
     )
     binding = program.inputs("rolebinding-apps-deployer")
-    assert binding["roleRef"]["name"] == names.DEPLOYER_SERVICE_ACCOUNT
+    assert binding["roleRef"]["name"] == names.DEPLOYER_ROLE
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": names.DEPLOY_AGENT, "namespace": names.NAMESPACE_DEPLOY}
+    ]
 
 
 def secret_data(program: Program, name: str) -> dict[str, str]:
@@ -148,9 +153,8 @@ def test_secret_values_have_the_shapes_forgejo_requires(program: Program) -> Non
 def test_outputs_mark_the_password_secret_and_nothing_else(program: Program) -> None:
     outputs = program.monitor.outputs["unrip"]
     assert outputs["forgejo_url"] == names.FORGEJO_ROOT_URL
-    assert outputs["deployer_token_secret"] == (
-        f"{names.NAMESPACE_APPS}/{names.DEPLOYER_TOKEN_SECRET}"
-    )
+    assert outputs["deploy_agent"] == f"{names.NAMESPACE_DEPLOY}/{names.DEPLOY_AGENT}"
+    assert "deployer_token_secret" not in outputs  # no long-lived deploy token exists any more
     secret = {key for key, value in outputs.items() if is_rpc_secret(value)}
     assert secret == {"forgejo_admin_password", "grafana_admin_password"}
 
@@ -163,8 +167,18 @@ def test_workloads_wait_for_what_they_use(program: Program) -> None:
         "persistentvolumeclaim-platform-forgejo-data",
         "namespace-platform",
     } <= forgejo
-    # The runner starts only once Forgejo (whose init container registers it) is ready.
+    # The runner starts only once Forgejo (whose sidecar registers it) is ready.
     assert "deployment-platform-forgejo" in program.depends("deployment-platform-forgejo-runner")
+    # The agent's namespace exists before its ServiceAccount and Deployment are created.
+    assert "namespace-deploy" in program.depends("deployment-deploy-deploy-agent")
+    assert "serviceaccount-deploy-deploy-agent" in program.depends("deployment-deploy-deploy-agent")
+
+
+def test_pulumi_does_not_wait_for_the_agent_whose_credentials_come_later(
+    program: Program,
+) -> None:
+    agent = program.inputs("deployment-deploy-deploy-agent")
+    assert agent["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
 
 
 def test_topic_job_waits_for_the_broker(program: Program) -> None:

@@ -65,8 +65,8 @@ def test_the_guard_applies_to_the_deployer_only_and_denies() -> None:
     assert policy["spec"]["failurePolicy"] == "Fail"
     [condition] = policy["spec"]["matchConditions"]
     assert condition["expression"] == (
-        f"request.userInfo.username == 'system:serviceaccount:{names.NAMESPACE_APPS}:"
-        f"{names.DEPLOYER_SERVICE_ACCOUNT}'"
+        f"request.userInfo.username == 'system:serviceaccount:{names.NAMESPACE_DEPLOY}:"
+        f"{names.DEPLOY_AGENT}'"
     )
     matched = {
         (rule["apiGroups"][0], resource)
