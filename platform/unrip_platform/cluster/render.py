@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from unrip_platform.cluster.bus_access import bus_access_manifests
 from unrip_platform.cluster.common import Manifest
 from unrip_platform.cluster.deployer import deployer_manifests
 from unrip_platform.cluster.forgejo import forgejo_manifests
@@ -23,7 +24,8 @@ def render_manifests(
 ) -> list[Manifest]:
     return [
         *namespace_manifests(settings.network),
-        *redpanda_manifests(settings),
+        *redpanda_manifests(settings, secrets),
+        *bus_access_manifests(settings, secrets),
         *topic_job_manifests(settings),
         *forgejo_manifests(settings, secrets),
         *runner_manifests(settings),
