@@ -274,6 +274,11 @@ def test_the_superuser_is_created_by_redpanda_from_its_secret(
     }
     assert env["RP_BOOTSTRAP_USER"] == "$(RPK_USER):$(RPK_PASS):$(RPK_SASL_MECHANISM)"
     assert env["RPK_SASL_MECHANISM"] == names.BUS_SASL_MECHANISM
+    # Kubernetes expands $(VAR) only from variables listed before it.
+    order = list(env)
+    assert max(order.index(v) for v in ("RPK_USER", "RPK_PASS", "RPK_SASL_MECHANISM")) < (
+        order.index("RP_BOOTSTRAP_USER")
+    )
 
 
 def test_the_jobs_log_in_as_their_own_users(manifests: list[dict[str, Any]]) -> None:
