@@ -20,6 +20,7 @@ import yaml
 from unrip import topics
 from unrip_platform import names
 from unrip_platform.cluster import bus_access, bus_acls
+from unrip_platform.cluster.namespaces import REDPANDA_ADMIN_PORT
 from unrip_platform.cluster.redpanda import SUPERUSER
 from unrip_platform.cluster.settings import ClusterSettings, RedpandaSettings
 
@@ -323,3 +324,17 @@ def test_each_apps_secret_holds_one_services_login(manifests: list[dict[str, Any
         names.bus_secret(s): {"username": f"unrip-{s}", "password": f"placeholder-bus-{s}"}
         for s in bus_acls.APP_SERVICES
     }
+
+
+def test_only_brokers_the_bus_access_job_and_prometheus_reach_the_admin_api(
+    manifests: list[dict[str, Any]],
+) -> None:
+    # Users are made through the Admin API: with it open, a pod could mint itself a login.
+    admitted = set()
+    for policy in (m for m in manifests if m["kind"] == "NetworkPolicy"):
+        for rule in policy["spec"].get("ingress", []):
+            if any(p.get("port") == REDPANDA_ADMIN_PORT for p in rule.get("ports", [])):
+                for peer in rule["from"]:
+                    assert set(peer) == {"podSelector"}, policy["metadata"]["name"]
+                    admitted.add(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"])
+    assert admitted == {"redpanda", "redpanda-bus-access", "prometheus"}
