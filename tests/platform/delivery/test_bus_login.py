@@ -144,3 +144,14 @@ def test_the_rendered_login_becomes_each_services_scram_client_options(
             "sasl_plain_username": f"unrip-{service}",
             "sasl_plain_password": f"placeholder-bus-{service}",
         }, service
+
+
+@pytest.mark.parametrize("overlay", PRODUCTION)
+def test_no_app_identity_may_read_secrets_through_the_api(
+    rendered: dict[str, list[Manifest]], overlay: str
+) -> None:
+    # Only the kubelet hands a pod its own bus-<service> keys; no Role lets a service fetch
+    # another's through the API.
+    for role in (m for m in rendered[overlay] if m["kind"] in ("Role", "ClusterRole")):
+        for rule in role["rules"]:
+            assert not {"secrets", "*"} & set(rule["resources"]), role["metadata"]["name"]
