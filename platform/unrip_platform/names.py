@@ -125,3 +125,18 @@ APPS_UID: Final = 10001
 # maps them to UNRIP_NEAR_INTENTS_SOLVER_ACCOUNT_ID and UNRIP_NEAR_INTENTS_SIGNING_KEY.
 APPS_SECRET_NEAR_INTENTS_SOLVER_ACCOUNT_KEY: Final = "solver_account_id"  # noqa: S105 (a key)
 APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY: Final = "signing_key"  # noqa: S105 (a key name)
+
+# --- bus authentication (issue 14) -------------------------------------------------------------
+# Each Kafka client's own SCRAM credential, one Secret per service in the apps namespace (the
+# cluster project generates and writes them; unrip_platform.cluster.bus_access): the
+# manifests map its two keys to UNRIP_KAFKA_SASL_USERNAME and UNRIP_KAFKA_SASL_PASSWORD.
+BUS_SECRET_PREFIX: Final = "bus-"  # noqa: S105 (a name prefix: bus-reactor, bus-executor, ...)
+BUS_SECRET_USERNAME_KEY: Final = "username"  # noqa: S105 (a key name)
+BUS_SECRET_PASSWORD_KEY: Final = "password"  # noqa: S105 (a key name)
+# The one SASL mechanism the brokers' users are created with and the clients use.
+BUS_SASL_MECHANISM: Final = "SCRAM-SHA-256"
+
+
+def bus_secret(service: str) -> str:
+    """The Secret holding ``service``'s bus credential (``bus-<service>``)."""
+    return f"{BUS_SECRET_PREFIX}{service}"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from unrip_platform.cluster import agent
 from unrip_platform.cluster.buildkit import buildkit_manifests
+from unrip_platform.cluster.bus_access import bus_access_manifests
 from unrip_platform.cluster.common import Manifest
 from unrip_platform.cluster.deployer import deployer_manifests
 from unrip_platform.cluster.forgejo import forgejo_manifests
@@ -26,7 +27,8 @@ def render_manifests(
     return [
         *namespace_manifests(settings.network),
         *agent.namespace_manifests(settings.network),
-        *redpanda_manifests(settings),
+        *redpanda_manifests(settings, secrets),
+        *bus_access_manifests(settings, secrets),
         *topic_job_manifests(settings),
         *forgejo_manifests(settings, secrets),
         *runner_manifests(settings),

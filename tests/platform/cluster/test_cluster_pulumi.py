@@ -13,6 +13,7 @@ import pytest
 from pulumi.runtime import mocks
 from pulumi.runtime.rpc import deserialize_properties, is_rpc_secret
 from unrip_platform import names
+from unrip_platform.cluster import bus_acls
 from unrip_platform.cluster.components import ClusterPlatform, kubeconfig_content
 from unrip_platform.cluster.render import render_manifests
 from unrip_platform.cluster.resources import resource_name
@@ -101,6 +102,7 @@ def program() -> Program:
             platform.buildkit,
             platform.agent,
             platform.deployer,
+            platform.bus_access,
         )
         return pulumi.Output.all(*(r.urn for g in groups for r in g.resources.values()))
 
@@ -143,6 +145,16 @@ def test_generated_secrets_stay_secret(program: Program) -> None:
     assert set(secret_data(program, "secret-platform-forgejo-runner-secret")) == {"runner-secret"}
 
 
+def test_bus_credentials_stay_secret_and_each_app_gets_only_its_own(program: Program) -> None:
+    superuser = secret_data(program, "secret-platform-redpanda-superuser")
+    users = secret_data(program, "secret-platform-redpanda-bus-users")
+    assert set(users) == {p.service for p in bus_acls.PRINCIPALS}
+    for service in bus_acls.APP_SERVICES:
+        own = secret_data(program, f"secret-{names.NAMESPACE_APPS}-{names.bus_secret(service)}")
+        assert own == {"username": f"unrip-{service}", "password": users[service]}
+    assert superuser["username"] == "redpanda-superuser"
+
+
 def test_secret_values_have_the_shapes_forgejo_requires(program: Program) -> None:
     jwt = secret_data(program, "secret-platform-forgejo-secrets")["jwt-secret"]
     assert "=" not in jwt and len(base64.urlsafe_b64decode(jwt + "=")) == 32
@@ -181,11 +193,33 @@ def test_pulumi_does_not_wait_for_the_agent_whose_credentials_come_later(
     assert agent["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
 
 
-def test_topic_job_waits_for_the_broker(program: Program) -> None:
-    [job] = [
-        name for name, r in program.engine.registered.items() if r.type == "kubernetes:batch/v1:Job"
-    ]
-    assert "statefulset-platform-redpanda" in program.depends(job)
+def test_the_jobs_wait_for_the_broker_and_the_topic_job_for_its_user(program: Program) -> None:
+    jobs = {
+        name.rsplit("-", 1)[0]: name
+        for name, r in program.engine.registered.items()
+        if r.type == "kubernetes:batch/v1:Job"
+    }
+    assert set(jobs) == {"job-platform-redpanda-topics", "job-platform-redpanda-bus-access"}
+    for job in jobs.values():
+        assert "statefulset-platform-redpanda" in program.depends(job)
+    # The topic job logs in as unrip-topics, which the bus-access Job creates.
+    assert jobs["job-platform-redpanda-bus-access"] in program.depends(
+        jobs["job-platform-redpanda-topics"]
+    )
+
+
+def test_every_bus_password_is_generated_secret_and_rotatable(program: Program) -> None:
+    passwords = {
+        name: r
+        for name, r in program.engine.registered.items()
+        if r.type == "random:index/randomPassword:RandomPassword" and name.startswith("bus-")
+    }
+    assert set(passwords) == {"bus-superuser-password"} | {
+        f"bus-password-{p.service}" for p in bus_acls.PRINCIPALS
+    }
+    for name, resource in passwords.items():
+        assert resource.inputs["length"] >= 32, name
+    assert passwords["bus-password-executor"].inputs["keepers"] == {"generation": "0"}
 
 
 def test_claims_do_not_block_on_binding(program: Program) -> None:
