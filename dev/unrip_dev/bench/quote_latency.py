@@ -23,6 +23,7 @@ executor, for comparison with the pipeline's figures.
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import os
 import time
@@ -145,6 +146,7 @@ async def time_quote_latency(
         exit_codes = await asyncio.to_thread(supervisor.stop_all, 20)
         await asyncio.to_thread(near.stop)
     measured = {f"{prefix}-{n}" for n in range(warmup, warmup + commands)}
+    _write_samples(run_dir / "quote-latency.csv", measured, published, consumed.stamps, on_wire)
     latency = QuoteLatency.of(
         {q: t for q, t in consumed.stamps.items() if q in measured},
         {q: t for q, t in on_wire.items() if q in measured},
@@ -168,6 +170,23 @@ async def time_quote_latency(
         },
         "clean_exit": all(code == 0 for code in exit_codes.values()),
     }
+
+
+def _write_samples(
+    path: Path,
+    quote_ids: set[str],
+    published: Mapping[str, float],
+    consumed: Mapping[str, float],
+    on_wire: Mapping[str, float],
+) -> None:
+    """Every measured command's three stamps (epoch seconds, empty when missing), for a
+    closer look at a tail than two percentiles give."""
+    with path.open("w", newline="") as out:
+        rows = csv.writer(out)
+        rows.writerow(["quote_id", "published", "consumed", "on_wire"])
+        for quote_id in sorted(quote_ids, key=lambda q: int(q.rpartition("-")[2])):
+            stamps = (published.get(quote_id), consumed.get(quote_id), on_wire.get(quote_id))
+            rows.writerow([quote_id, *("" if t is None else f"{t:.6f}" for t in stamps)])
 
 
 async def _send(

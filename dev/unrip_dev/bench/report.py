@@ -128,7 +128,9 @@ def assess(document: dict[str, Any]) -> dict[str, Any]:
         "max_service_rss_mib": _target(
             worst_rss, RSS_MIB, worst_rss is not None and worst_rss < RSS_MIB, service=worst
         ),
-        "quote_latency_p99_ms": quote_latency_target(document["executor"].get("quote_latency")),
+        "quote_latency_p99_ms": quote_latency_target(
+            document.get("executor", {}).get("quote_latency")
+        ),
     }
 
 

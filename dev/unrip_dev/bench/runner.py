@@ -526,6 +526,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         and (document["pipeline"]["clean_exits"])
         and document["archive"]["clean_exit"]
         and document["archive"]["archived"] == document["archive"]["events"]
+        and document["executor"]["quote_latency"]["clean_exit"]
     )
     path = options.runs_dir / f"bench-{stamp}.json"
     document["results_file"] = str(path)
