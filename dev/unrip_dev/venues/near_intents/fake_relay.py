@@ -146,10 +146,15 @@ class FakeRelay:
                     }
                 await self._send(client, json.dumps(message))
 
-    async def settle(self, quote_hash: str, *, intent_hash: str, tx_hash: str) -> None:
-        """Announce an executed quote to every ``quote_status`` subscriber (and on chain)."""
+    async def settle(
+        self, quote_hash: str, *, intent_hash: str, tx_hash: str, executed_at: float | None = None
+    ) -> None:
+        """Announce an executed quote to every ``quote_status`` subscriber (and on chain: its
+        nonce used, its transaction executed at ``executed_at``, epoch seconds, default now)."""
         if self.chain is not None and quote_hash in self.accepted:
             self.chain.mark_used(*self.accepted[quote_hash])
+            at = time.time() if executed_at is None else executed_at
+            self.chain.record_execution(tx_hash, round(at * 1e6) * 1000)  # to the microsecond
         for client in list(self._clients):
             for sub_id, kind in client.subscriptions.items():
                 if kind == "quote_status":

@@ -55,7 +55,9 @@ class SharingRelay(FakeRelay):
             draw = int.from_bytes(hashlib.sha256(quote_hash.encode()).digest()[:4], "big")
             if draw / 2**32 < self.fill_share:
                 self.fills += 1
-                await self.settle(quote_hash, intent_hash=f"i-{quote_hash[:8]}", tx_hash="t")
+                await self.settle(
+                    quote_hash, intent_hash=f"i-{quote_hash[:8]}", tx_hash=f"t-{quote_hash}"
+                )
             else:
                 heapq.heappush(self.open_deadlines, _intent_deadline(quote))
         self._count_outstanding()
