@@ -11,8 +11,8 @@ Both ends are the real thing, read from outside the executor:
   returned it and the in-flight window had room). The bench reads it from the ledger topic,
   where the executor writes it anyway, so nothing is added to the executor for measuring.
 - *on the wire*: the NEAR stand-in (its own process, the relay's real websocket protocol)
-  stamps each quote_response frame as it comes off the socket, before parsing it
-  (``FakeRelay.arrivals``), and reports the stamps over its JSON-RPC port.
+  stamps each quote_response frame as soon as the websocket library hands it over, before
+  parsing its JSON (``FakeRelay.arrivals``), and reports the stamps over its JSON-RPC port.
 
 Both are wall-clock times on the same machine. Between them: the ledger's ``executing`` write
 (acks=all, the point of no return), building and signing the NEP-413 answer, the websocket

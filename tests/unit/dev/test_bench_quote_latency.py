@@ -109,7 +109,7 @@ async def test_the_relay_stamps_a_quotes_first_quote_response_as_it_comes_off_th
             await client.wait_connected(5)
             before = time.time()
             for quote_id in ("b1-quote-1", "b1-quote-2", "b1-quote-1", "other-run-1"):
-                # Answered with an error (no signature): the stamp is taken before parsing.
+                # Answered with an error (no signature): the stamp comes before any check.
                 with contextlib.suppress(RelayRpcError):
                     await client.request("quote_response", [{"quote_id": quote_id}])
             after = time.time()

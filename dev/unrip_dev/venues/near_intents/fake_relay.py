@@ -65,8 +65,9 @@ class FakeRelay:
         self.requests: list[dict[str, Any]] = []
         self.keep_requests = True  # tests read them; a long-running stand-in turns this off
         self.quote_responses: list[dict[str, Any]] = []
-        # quote_id -> when its first quote_response frame came off the socket (epoch seconds,
-        # taken before the frame is parsed): the far end of the bench's quote latency.
+        # quote_id -> when its first quote_response frame was handed over by the websocket
+        # library (epoch seconds, before its JSON is parsed): the far end of the bench's
+        # quote latency.
         self.arrivals: OrderedDict[str, float] = OrderedDict()
         self._clients: list[_Client] = []
         self._server: Server | None = None
