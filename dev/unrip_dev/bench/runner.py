@@ -2,9 +2,9 @@
 
 Order matters on a shared machine: the in-process decision timing runs first, on a quiet
 machine; then the baseline relays; then the pipeline (latency steps, then the throughput
-search, then the executor drain) and the ledger restore. Every measurement uses the same
-broker software and client settings, so each pipeline figure has a baseline from the same
-run beside it.
+search, then the executor drains, then its quote latency on the NEAR stand-in) and the
+ledger restore. Every measurement uses the same broker software and client settings, so each
+pipeline figure has a baseline from the same run beside it.
 
 On the embedded broker each measurement gets a fresh Tansu (and the pipeline fresh services):
 Tansu's memory engine slows down as it fills (CPU per message more than doubles once it holds
@@ -526,12 +526,19 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         and (document["pipeline"]["clean_exits"])
         and document["archive"]["clean_exit"]
         and document["archive"]["archived"] == document["archive"]["events"]
-        and document["executor"]["quote_latency"]["clean_exit"]
+        and _complete(document["executor"]["quote_latency"])
     )
     path = options.runs_dir / f"bench-{stamp}.json"
     document["results_file"] = str(path)
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return document
+
+
+def _complete(quote_latency: dict[str, Any]) -> bool:
+    # Every command answered and measured, and the NEAR executor stopped cleanly.
+    return (
+        bool(quote_latency["clean_exit"]) and quote_latency["answered"] == quote_latency["commands"]
+    )
 
 
 def _run_stage(
@@ -562,7 +569,7 @@ def _run_stage(
         "executor": {"quote_latency": quote_latency},
         "targets": {"quote_latency_p99_ms": target},
         "run_dir": str(run.run_dir),
-        "ok": target["value"] is not None and quote_latency["clean_exit"],
+        "ok": target["value"] is not None and _complete(quote_latency),
     }
     path = options.runs_dir / f"{run.run_dir.name}-{options.stage}.json"
     document["results_file"] = str(path)
