@@ -9,6 +9,10 @@ ValidatingAdmissionPolicy, matched on the deployer's username, refuses the rest:
 - any pod template that reads the venue's signing material (the near-intents Secret's keys
   other than the relay JWT, by env, envFrom or a volume): a pod the deployer creates cannot
   reach the venue key;
+- any pod template that reads another workload's bus login: a ``bus-<service>`` Secret only
+  in the pod template labelled ``app.kubernetes.io/name: <service>``, so a pod the deployer
+  creates cannot log in to the bus as the executor (and write ledger or results) unless it
+  is the executor;
 - any write to the reactor's strategy ConfigMap (kill switch, limits): it changes only through
   the operator's documented path (docs/reactor.md).
 The one subject is the deploy agent's ServiceAccount (namespace ``deploy``, see ``agent``),
@@ -58,6 +62,18 @@ _POD: Final = (
     "object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : "
     "object.kind == 'Pod' ? object.spec : object.spec.template.spec"
 )
+_POD_METADATA: Final = (
+    "object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.metadata : "
+    "object.kind == 'Pod' ? object.metadata : object.spec.template.metadata"
+)
+APP_LABEL: Final = "app.kubernetes.io/name"
+# The bus Secret this pod template may read: its own app's ("bus-" alone when unlabelled,
+# which names no Secret).
+_OWN_BUS_SECRET: Final = (
+    f"'{names.BUS_SECRET_PREFIX}' + (has(variables.podMetadata.labels) && "
+    f"'{APP_LABEL}' in variables.podMetadata.labels ? "
+    f"variables.podMetadata.labels['{APP_LABEL}'] : '')"
+)
 _CONTAINERS: Final = (
     "variables.pod.containers + "
     "(has(variables.pod.initContainers) ? variables.pod.initContainers : [])"
@@ -106,7 +122,34 @@ def guard_validations() -> list[dict[str, str]]:
                 f"of the {venue} Secret, never the venue's signing key"
             ),
         },
+        {
+            "expression": (
+                f"request.operation == 'DELETE' || !({is_workload}) || ("
+                f"variables.containers.all(c, (!has(c.envFrom) || c.envFrom.all(f, "
+                f"!has(f.secretRef) || {_foreign_bus('f.secretRef.name')})) && "
+                "(!has(c.env) || c.env.all(e, !has(e.valueFrom) || "
+                "!has(e.valueFrom.secretKeyRef) || "
+                f"{_foreign_bus('e.valueFrom.secretKeyRef.name')}))) && "
+                "(!has(variables.pod.volumes) || variables.pod.volumes.all(v, "
+                f"(!has(v.secret) || {_foreign_bus('v.secret.secretName')}) && "
+                "(!has(v.projected) || v.projected.sources.all(s, "
+                f"!has(s.secret) || {_foreign_bus('s.secret.name')})))))"
+            ),
+            "message": (
+                f"pods the deployer creates may read only their own bus login: "
+                f"{names.BUS_SECRET_PREFIX}<service> where the pod template's {APP_LABEL} is "
+                "<service>"
+            ),
+        },
     ]
+
+
+def _foreign_bus(secret_name: str) -> str:
+    """CEL: ``secret_name`` is not a bus login, or it is this pod template's own."""
+    return (
+        f"(!{secret_name}.startsWith('{names.BUS_SECRET_PREFIX}') || "
+        f"{secret_name} == variables.ownBusSecret)"
+    )
 
 
 def guard_policy() -> Manifest:
@@ -148,6 +191,8 @@ def guard_policy() -> Manifest:
             "variables": [
                 {"name": "pod", "expression": _POD},
                 {"name": "containers", "expression": _CONTAINERS},
+                {"name": "podMetadata", "expression": _POD_METADATA},
+                {"name": "ownBusSecret", "expression": _OWN_BUS_SECRET},
             ],
             "validations": guard_validations(),
         },

@@ -85,7 +85,7 @@ def test_the_guard_applies_to_the_deployer_only_and_denies() -> None:
 
 def test_the_guard_names_the_strategy_and_every_path_to_the_venue_key() -> None:
     expressions = [v["expression"] for v in deployer.guard_validations()]
-    strategy, volumes, env = expressions
+    strategy, volumes, env, _bus_logins = expressions  # evaluated: test_deployer_guard.py
     assert f"'{names.REACTOR_STRATEGY_CONFIGMAP}'" in strategy
     assert "oldObject" in strategy  # a delete is a change too
     venue = f"'{names.APPS_SECRET_NEAR_INTENTS}'"
