@@ -14,6 +14,8 @@ import pytest
 from unrip.contracts import codec
 from unrip.venues import registry
 from unrip.venues.near_intents import secrets as near_secrets
+from unrip.venues.plugin import VenuePlugin
+from unrip.venues.secrets import SecretFile
 from unrip_bootstrap.redact import Redactor
 from unrip_bootstrap.secret_files import SecretsInvalidError, load_secrets
 from unrip_bootstrap.steps.app_secrets import app_secret_manifests
@@ -173,3 +175,47 @@ def test_a_venue_that_cannot_be_loaded_is_a_problem_the_preflight_lists(
     assert info.value.problems == [
         "venue ghost: cannot be loaded to read its secret files (No module named 'nowhere')"
     ]
+
+
+def test_a_venue_may_not_claim_a_file_or_a_secret_someone_else_owns(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def claim(filename: str, secret: str) -> SecretFile:
+        return SecretFile(
+            filename=filename,
+            model=near_secrets.NearRelaySecrets,
+            template=Path(filename),
+            required=False,
+            purpose="a clash",
+            secret=secret,
+            keys={"jwt": "jwt"},
+        )
+
+    tricky = VenuePlugin(
+        name="tricky",
+        secrets=(
+            claim("hetzner.yaml", "tricky"),
+            claim("near-relay.yaml", "tricky"),
+            claim("a.yaml", names.APPS_SECRET_NEAR_INTENTS),
+            claim("b.yaml", names.APPS_SECRET_COMMAND_SIGNING),
+            claim("c.yaml", names.BUS_SECRET_PREFIX + "executor"),
+            claim("fine.yaml", "tricky"),
+        ),
+    )
+    known, load = registry.available(), registry.load
+    monkeypatch.setattr(registry, "available", lambda: {**known, "tricky": "tricky:PLUGIN"})
+    monkeypatch.setattr(registry, "load", lambda name: tricky if name == "tricky" else load(name))
+
+    groups = discover()
+
+    assert [group.filename for group in groups.venues][-1] == "fine.yaml"
+    assert groups.problems == (
+        "venue tricky: declares hetzner.yaml, which the platform already uses",
+        "venue tricky: declares near-relay.yaml, which venue near_intents already uses",
+        "venue tricky: a.yaml fills Secret near-intents, which venue near_intents writes",
+        "venue tricky: b.yaml fills Secret command-signing, which the platform writes",
+        "venue tricky: c.yaml fills Secret bus-executor, which the platform writes",
+    )
+    with pytest.raises(SecretsInvalidError) as info:
+        load_secrets(repo / ".secrets", Redactor())
+    assert info.value.problems == list(groups.problems)
