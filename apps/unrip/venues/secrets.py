@@ -11,11 +11,18 @@ a cluster: this is the venue's side of the contract only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, SecretStr
+
+# What Kubernetes accepts: a Secret's name (a DNS-1123 subdomain) and a key of its data.
+_LABEL: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_SECRET_NAME: Final = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
+_SECRET_KEY: Final = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 
 class SecretFileModel(BaseModel):
@@ -61,6 +68,11 @@ class SecretFile:
             raise ValueError(f"{self.filename}: keys map to fields the model lacks: {unknown}")
         if not self.keys:
             raise ValueError(f"{self.filename}: maps no field to a key of Secret {self.secret}")
+        if len(self.secret) > 253 or not _SECRET_NAME.match(self.secret):
+            raise ValueError(f"{self.filename}: {self.secret!r} is not a Kubernetes Secret name")
+        bad_keys = sorted(key for key in self.keys if not _SECRET_KEY.match(key))
+        if bad_keys:
+            raise ValueError(f"{self.filename}: not Kubernetes Secret keys: {bad_keys}")
 
     def secret_data(self, values: BaseModel) -> dict[str, str]:
         """Secret key -> plain value for a validated file (the one place secrets are revealed)."""

@@ -36,6 +36,8 @@ def declare(**overrides: object) -> SecretFile:
         ({"keys": {}}, "api.yaml: maps no field to a key of Secret venue"),
         ({"template": Path("templates/other.yaml")}, "api.yaml: its template must have the same"),
         ({"filename": "api.json"}, "api.json: a secret file is a plain name ending in .yaml"),
+        ({"secret": "Venue_Keys"}, "api.yaml: 'Venue_Keys' is not a Kubernetes Secret name"),
+        ({"keys": {"api key": "api_key"}}, "api.yaml: not Kubernetes Secret keys: ['api key']"),
     ],
 )
 def test_a_mistaken_declaration_is_refused_when_the_venue_is_imported(
