@@ -99,7 +99,10 @@ DEPLOY_SCRIPT: Final = "ci/deploy.py"
 
 # --- delivery (issue 6): what manifests/ and the other layers agree on -------------------------
 # Kubernetes Secrets in the apps namespace that the manifests reference by name and key only;
-# the bootstrap creates them from the operator's secrets (values never enter git).
+# the bootstrap creates them from the operator's secrets (values never enter git). A venue's
+# Secret and keys are declared by the venue (unrip.venues.near_intents.secrets for these): the
+# constants here are what the cluster's policies and the manifest tests read, and a test keeps
+# them equal to the declaration.
 APPS_SECRET_NEAR_INTENTS: Final = "near-intents"  # noqa: S105 (a name)
 APPS_SECRET_NEAR_INTENTS_JWT_KEY: Final = "jwt"  # noqa: S105 (a key name)
 # The reactor's and executor's shared command MAC key (UNRIP_COMMAND_SIGNING_KEY; issue 14):
@@ -121,7 +124,7 @@ APPS_UID: Final = 10001
 
 # --- bootstrap (issue 7) ------------------------------------------------------------------------
 # Further keys of APPS_SECRET_NEAR_INTENTS, written by the bootstrap only when the operator
-# supplies venue keys (secrets-templates/venue-keys.yaml): a manifest that runs the live venue
+# supplies venue keys (venue-keys.yaml, declared by the venue): a manifest that runs the live venue
 # maps them to UNRIP_NEAR_INTENTS_SOLVER_ACCOUNT_ID and UNRIP_NEAR_INTENTS_SIGNING_KEY.
 APPS_SECRET_NEAR_INTENTS_SOLVER_ACCOUNT_KEY: Final = "solver_account_id"  # noqa: S105 (a key)
 APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY: Final = "signing_key"  # noqa: S105 (a key name)
