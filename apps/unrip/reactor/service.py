@@ -47,6 +47,7 @@ from unrip.reactor.market import PriceBook
 from unrip.reactor.models import model_for
 from unrip.reactor.positions import Positions, fill_pnl_usd, legs
 from unrip.reactor.risk import RiskState
+from unrip.reactor.settled import SettledWindow
 from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, AssetPrice, Strategy, StrategyFile
 from unrip.runtime.consumer import Batch, ConsumerLoop
 from unrip.runtime.dlq import failed_record
@@ -85,6 +86,11 @@ RISK_TRIPS = Counter("unrip_reactor_risk_trips_total", "Risk limits tripped", ["
 INVENTORY_NOTIONAL = Gauge(
     "unrip_reactor_inventory_notional_usd", "Sum of |inventory - start| at the latest prices"
 )
+PAST_WINDOW = Counter(
+    "unrip_reactor_results_past_window_total",
+    "Results dated before the settled window whose command was not pending: not counted",
+)
+SETTLED_HELD = Gauge("unrip_reactor_settled_ids", "Result ids held in the settled window")
 PRICES_HELD = Gauge("unrip_reactor_reference_prices", "Assets with a reference price")
 
 
@@ -100,9 +106,10 @@ class ReactorSettings(CommandSigningSettings):
     # Unreadable for longer than this: the kill switch is forced on (0: never).
     reactor_strategy_max_staleness_s: float = Field(default=30.0, ge=0)
     reactor_group_id: str = "reactor"
-    # The risk state is rebuilt from this long before the start of the UTC day, so demands
-    # decided just before midnight are still recognised as decided.
-    reactor_rebuild_margin_s: int = Field(default=3600, ge=0)
+    # Commands and skips are read back this far at start-up (results: all retained), which
+    # bounds the rebuild by a window instead of the day so far: it must cover the decided
+    # window, and commands older than this without a result are past any deadline.
+    reactor_rebuild_lookback_s: int = Field(default=3600, ge=0)
     # Prices are read from this long before the start (the latest per asset survives
     # compaction; anything older than the staleness bound cannot be quoted from anyway).
     reactor_price_lookback_s: int = Field(default=900, ge=0)
@@ -111,6 +118,11 @@ class ReactorSettings(CommandSigningSettings):
     # deadlines are seconds, so an hour is far more than a redelivery can need.
     reactor_decided_window_s: float = Field(default=3600.0, gt=0)
     reactor_decided_max_keys: int = Field(default=200_000, ge=1)
+    # Results counted (unrip.reactor.settled): ids kept per partition for this long after the
+    # newest result there, at most this many (~250 B each, held twice: ~50 MiB at the bound).
+    # An hour at 20 results/s is 72,000; past it, a result counts only through its reservation.
+    reactor_settled_window_s: float = Field(default=3600.0, gt=0)
+    reactor_settled_max_keys: int = Field(default=100_000, ge=1)
 
 
 class ReactorService(Service):
@@ -144,14 +156,22 @@ class ReactorService(Service):
                 ttl_s=settings.reactor_decided_window_s,
                 max_keys=settings.reactor_decided_max_keys,
             ),
+            settled=self._settled_window(),
         )
         self.bus_prices = PriceBook()
-        self.market = Market(self.bus_prices, Positions(day=now.date()), RiskGuard())
+        positions = Positions(day=now.date(), settled=self._settled_window())
+        self.market = Market(self.bus_prices, positions, RiskGuard())
         self._priced_by: Strategy | None = None
         self._trips: list[Outgoing] = []
         self.consumer_loop: ConsumerLoop | None = None
         # Read on every scrape: the ConfigMap poller flips it even when no batch arrives.
         STRATEGY_STALE.set_function(lambda: 1.0 if self.strategy_stale else 0.0)
+
+    def _settled_window(self) -> SettledWindow:
+        return SettledWindow(
+            window_s=self.settings.reactor_settled_window_s,
+            max_keys=self.settings.reactor_settled_max_keys,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         # aiokafka clients bind to the running loop, so they are made here, not in __init__.
@@ -208,19 +228,13 @@ class ReactorService(Service):
                 await self.configmap.reader.aclose()
 
     async def rebuild(self, now: datetime) -> None:
-        """Fold every result into inventory, today's decisions and trips into the risk state."""
+        """Fold recent decisions, every retained result and today's trips into the risk state.
+
+        Commands and skips come first, so every command of the lookback is pending before any
+        result is read: a result then finds its reservation even when its id has left the
+        settled window (unrip.reactor.settled), and a copy of one cannot count twice.
+        """
         midnight = datetime.combine(now.date(), time(0), tzinfo=UTC)
-        # Inventory is every fill since the start balances (as far as results are retained).
-        async for record in read_to_end(
-            self.settings.kafka_bootstrap_servers,
-            [EXEC_TRADE_RESULT],
-            client_id=f"unrip-reactor-inventory-{self.settings.instance_id}",
-        ):
-            try:
-                result = decode(record.value, record.headers, accept=(TradeResultV1,))
-            except ContractError:
-                continue
-            self._fold_result(result, live=False)
         async for record in read_to_end(
             self.settings.kafka_bootstrap_servers,
             [AUDIT_RISK_TRIP],
@@ -232,11 +246,11 @@ class ReactorService(Service):
             except ContractError:
                 continue
             self.market.guard.restore_trip(trip.payload, trip.observed_at, now)
-        since = midnight - timedelta(seconds=self.settings.reactor_rebuild_margin_s)
+        since = now - timedelta(seconds=self.settings.reactor_rebuild_lookback_s)
         counts = {CMD_EXECUTE_TRADE: 0, AUDIT_REACTOR_SKIP: 0, EXEC_TRADE_RESULT: 0}
         async for record in read_to_end(
             self.settings.kafka_bootstrap_servers,
-            list(counts),
+            [CMD_EXECUTE_TRADE, AUDIT_REACTOR_SKIP],
             since_ms=int(since.timestamp() * 1000),
             client_id=f"unrip-reactor-rebuild-{self.settings.instance_id}",
         ):
@@ -244,7 +258,20 @@ class ReactorService(Service):
                 envelope = decode(record.value, record.headers, accept=_REBUILD_TYPES)
             except ContractError:
                 continue  # the consumers of those topics dead-letter it; state ignores it
-            self._fold(envelope)
+            self._fold(envelope, record.partition)
+            counts[record.topic] += 1
+        # Inventory is every fill since the start balances (as far as results are retained).
+        async for record in read_to_end(
+            self.settings.kafka_bootstrap_servers,
+            [EXEC_TRADE_RESULT],
+            client_id=f"unrip-reactor-inventory-{self.settings.instance_id}",
+        ):
+            try:
+                result = decode(record.value, record.headers, accept=(TradeResultV1,))
+            except ContractError:
+                continue
+            self._fold(result, record.partition)
+            self._fold_result(result, record.partition, live=False)
             counts[record.topic] += 1
         self._update_gauges()
         log.info(
@@ -260,7 +287,7 @@ class ReactorService(Service):
             },
         )
 
-    def _fold(self, envelope: Envelope[Any]) -> None:
+    def _fold(self, envelope: Envelope[Any], partition: int = 0) -> None:
         payload = envelope.payload
         if isinstance(payload, ExecuteTradeV1):
             key = demand_key(envelope.venue, payload.quote_id)
@@ -270,7 +297,7 @@ class ReactorService(Service):
             self.risk.record_skip(demand_key(envelope.venue, payload.quote_id))
         elif isinstance(payload, TradeResultV1):
             at = payload.executed_at or envelope.observed_at
-            self.risk.record_result(payload.command_id, payload.pnl_usd, at)
+            self.risk.record_result(payload.command_id, payload.pnl_usd, at, partition)
 
     def _reserve(self, command: ExecuteTradeV1) -> None:
         self.market.positions.record_command(
@@ -281,7 +308,7 @@ class ReactorService(Service):
             command.amount_out,
         )
 
-    def _fold_result(self, envelope: Envelope[Any], *, live: bool) -> None:
+    def _fold_result(self, envelope: Envelope[Any], partition: int, *, live: bool) -> None:
         """Apply a result to inventory; live fills also feed the losing-fills breaker."""
         result: TradeResultV1 = envelope.payload
         filled = None
@@ -289,7 +316,17 @@ class ReactorService(Service):
             filled = legs(result.asset_in, result.amount_in, result.asset_out, result.amount_out)
         at = result.executed_at or envelope.observed_at
         positions = self.market.positions
-        if not positions.record_result(result.command_id, filled=filled, at=at) or not live:
+        ignored = positions.settled.ignored_past_window
+        counted = positions.record_result(
+            result.command_id, filled=filled, at=at, partition=partition
+        )
+        if positions.settled.ignored_past_window > ignored:
+            PAST_WINDOW.inc()
+            log.warning(
+                "result past the settled window without a pending command: not counted",
+                extra={"command_id": result.command_id, "executed_at": at.isoformat()},
+            )
+        if not counted or not live:
             return
         if filled is None:
             return
@@ -377,8 +414,8 @@ class ReactorService(Service):
             for record in records:
                 try:
                     envelope = decode(record.value, record.headers, accept=(TradeResultV1,))
-                    self._fold(envelope)
-                    self._fold_result(envelope, live=True)
+                    self._fold(envelope, record.partition)
+                    self._fold_result(envelope, record.partition, live=True)
                 except Exception as exc:  # one bad record is a dead letter, never a crash
                     outgoing.append(failed_record(record, exc, consumer="reactor"))
         self._mark(now)
@@ -443,6 +480,7 @@ class ReactorService(Service):
         KILL_SWITCH.set(1 if limits.kill_switch else 0)
         DAILY_LOSS_LIMIT.set(float(limits.daily_loss_limit_usd))
         INVENTORY_NOTIONAL.set(float(self.market.positions.gross_usd))
+        SETTLED_HELD.set(len(self.market.positions.settled))
 
     def status(self) -> dict[str, Any]:
         if self.configmap is not None and not self.configmap.loaded:
