@@ -1,0 +1,52 @@
+"""The soak's verdict: memory growth is measured only once a service's windows are full again
+after its restart, and a run passes only if nothing was lost or crashed and memory stayed flat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from unrip_dev.soak.run import RESTARTS, _Samples, verdict
+
+
+def _report(**services: float | None) -> dict[str, Any]:
+    return {
+        "lost": 0,
+        "crashes": 0,
+        "unclean_restarts": [],
+        "final_exit_codes": {name: 0 for name in services},
+        "restarts": {name: 1 for name, _ in RESTARTS},
+        "services": {name: {"rss_growth_pct": growth} for name, growth in services.items()},
+    }
+
+
+def test_growth_is_measured_from_the_first_sample_after_warm_up_and_the_refill() -> None:
+    samples = _Samples()
+    for n in range(100):  # a window refilling after a restart at 40 s, flat after 80 s
+        samples.add("monitor", n / 100, float(n), 100.0 + min(n, 80))
+    summary = samples.summary(0.7, {"monitor": 80.0})["monitor"]
+    assert summary["rss_mib_start"] == 180.0 and summary["rss_growth_pct"] == 0.0
+    assert summary["rss_mib_peak"] == 180.0
+
+
+def test_a_run_too_short_to_refill_a_window_reports_no_growth_rather_than_a_filling_one() -> None:
+    samples = _Samples()
+    for n in range(100):
+        samples.add("monitor", n / 100, float(n), 100.0 + n)
+    assert samples.summary(0.7, {"monitor": 500.0})["monitor"]["rss_growth_pct"] is None
+
+
+def test_flat_memory_and_nothing_lost_is_a_pass() -> None:
+    result = verdict(_report(reactor=2.0, monitor=-1.0, ingest=None), 10.0)
+    assert result["ok"] and result["memory_flat"]
+    assert result["memory_unmeasured"] == ["ingest"]
+
+
+def test_growth_over_the_target_fails_the_run_and_names_the_service() -> None:
+    result = verdict(_report(reactor=13.0, monitor=1.0), 10.0)
+    assert not result["ok"] and result["memory_grown"] == {"reactor": 13.0}
+
+
+def test_a_lost_demand_or_a_crash_fails_the_run_whatever_the_memory() -> None:
+    lost = {**_report(reactor=0.0), "lost": 1}
+    crashed = {**_report(reactor=0.0), "crashes": 1}
+    assert not verdict(lost, 10.0)["ok"] and not verdict(crashed, 10.0)["ok"]
