@@ -69,9 +69,19 @@ class Positions:
         self.pending_in[asset_in] += amount_in
 
     def record_result(
-        self, command_id: str, *, filled: _Legs | None, at: datetime, partition: int = 0
+        self,
+        command_id: str,
+        *,
+        filled: _Legs | None,
+        at: datetime,
+        partition: int = 0,
+        in_inventory: bool = False,
     ) -> bool:
-        """Release the command's reservation and apply its fill; False if already applied."""
+        """Release the command's reservation and apply its fill; False if already applied.
+
+        ``in_inventory``: the fill is already in ``net`` and ``day_net`` (a result the loaded
+        snapshot covers); it only releases the reservation and is remembered as settled.
+        """
         pending = command_id in self.pending
         if not self.settled.settle(command_id, at, pending=pending, partition=partition):
             return False
@@ -79,7 +89,7 @@ class Positions:
         if legs is not None:
             self.reserved_out[legs.asset_out] -= legs.amount_out
             self.pending_in[legs.asset_in] -= legs.amount_in
-        if filled is None:
+        if filled is None or in_inventory:
             return True
         self.net[filled.asset_in] += filled.amount_in
         self.net[filled.asset_out] -= filled.amount_out

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord, TopicPartition
@@ -35,7 +36,7 @@ from unrip.contracts import (
     utc_now,
 )
 from unrip.contracts.envelope import P
-from unrip.reactor import price_feed, status
+from unrip.reactor import price_feed, snapshot, status
 from unrip.reactor.configmap import (
     InClusterConfigMapReader,
     StrategyConfigMap,
@@ -62,6 +63,7 @@ from unrip.topics import (
     CMD_EXECUTE_TRADE,
     EXEC_TRADE_RESULT,
     NORM_SWAP_DEMAND,
+    STATE_REACTOR,
     demand_key,
 )
 
@@ -123,6 +125,8 @@ class ReactorSettings(CommandSigningSettings):
     # An hour at 20 results/s is 72,000; past it, a result counts only through its reservation.
     reactor_settled_window_s: float = Field(default=3600.0, gt=0)
     reactor_settled_max_keys: int = Field(default=100_000, ge=1)
+    # How often the inventory snapshot is written to state.reactor (unrip.reactor.snapshot).
+    reactor_state_interval_s: float = Field(default=10.0, gt=0)
 
 
 class ReactorService(Service):
@@ -164,6 +168,10 @@ class ReactorService(Service):
         self._priced_by: Strategy | None = None
         self._trips: list[Outgoing] = []
         self.consumer_loop: ConsumerLoop | None = None
+        # Per results partition, the next offset the state holds (rebuild and live): what the
+        # snapshot covers, and what a live record below it already was (skipped, not refolded).
+        self._covered: dict[int, int] = {}
+        self._last_state = monotonic()
         # Read on every scrape: the ConfigMap poller flips it even when no batch arrives.
         STRATEGY_STALE.set_function(lambda: 1.0 if self.strategy_stale else 0.0)
 
@@ -212,6 +220,7 @@ class ReactorService(Service):
                 commit_interval_ms=self.settings.kafka_commit_interval_ms,
             )
             await self.consumer_loop.run(stop)
+            await self._save_state()
         finally:
             if follower is not None:
                 follower.cancel()
@@ -227,12 +236,15 @@ class ReactorService(Service):
             if self.configmap is not None:
                 await self.configmap.reader.aclose()
 
-    async def rebuild(self, now: datetime) -> None:
+    async def rebuild(self, now: datetime) -> dict[str, int]:
         """Fold recent decisions, every retained result and today's trips into the risk state.
 
         Commands and skips come first, so every command of the lookback is pending before any
         result is read: a result then finds its reservation even when its id has left the
-        settled window (unrip.reactor.settled), and a copy of one cannot count twice.
+        settled window (unrip.reactor.settled), and a copy of one cannot count twice. With a
+        snapshot (unrip.reactor.snapshot) only the results of the lookback and those after
+        the snapshot are read; results dated before the lookback then count only through a
+        reservation. Returns the records folded per topic.
         """
         midnight = datetime.combine(now.date(), time(0), tzinfo=UTC)
         async for record in read_to_end(
@@ -260,24 +272,46 @@ class ReactorService(Service):
                 continue  # the consumers of those topics dead-letter it; state ignores it
             self._fold(envelope, record.partition)
             counts[record.topic] += 1
-        # Inventory is every fill since the start balances (as far as results are retained).
+        # Inventory is every fill since the start balances: the snapshot's, then every result
+        # after the offsets it covers; without one, every retained result.
+        saved = await snapshot.load(
+            self.settings.kafka_bootstrap_servers,
+            self.settings.reactor_group_id,
+            client_id=f"unrip-reactor-state-{self.settings.instance_id}",
+        )
+        covered: dict[int, int] = {}
+        if saved is not None:
+            covered = snapshot.restore(self.market.positions, saved.payload, now)
+            # Dated before both the snapshot and the lookback, and not re-read into the window:
+            # a copy of a result the snapshot holds, unless its reservation is still pending.
+            self._close_settled_before(min(since, saved.observed_at))
+        results_since = since - _CLOCK_SKEW  # every result dated in the lookback is re-read
         async for record in read_to_end(
             self.settings.kafka_bootstrap_servers,
             [EXEC_TRADE_RESULT],
+            since_ms=int(results_since.timestamp() * 1000) if saved else None,
+            no_later_than=snapshot.start_offsets(covered) if saved else None,
             client_id=f"unrip-reactor-inventory-{self.settings.instance_id}",
         ):
+            p = record.partition
+            self._covered[p] = max(self._covered.get(p, 0), record.offset + 1)
             try:
                 result = decode(record.value, record.headers, accept=(TradeResultV1,))
             except ContractError:
                 continue
-            self._fold(result, record.partition)
-            self._fold_result(result, record.partition, live=False)
+            in_inventory = record.offset < covered.get(p, 0)
+            self._fold(result, p)
+            self._fold_result(result, p, live=False, in_inventory=in_inventory)
             counts[record.topic] += 1
+        for p, offset in covered.items():
+            self._covered[p] = max(self._covered.get(p, 0), offset)
+        self._close_settled_before(since)
         self._update_gauges()
         log.info(
             "risk state rebuilt",
             extra={
                 "since": since.isoformat(),
+                "snapshot": saved is not None,
                 "commands": counts[CMD_EXECUTE_TRADE],
                 "skips": counts[AUDIT_REACTOR_SKIP],
                 "results": counts[EXEC_TRADE_RESULT],
@@ -286,6 +320,11 @@ class ReactorService(Service):
                 "halted": self.market.guard.halted_at is not None,
             },
         )
+        return counts
+
+    def _close_settled_before(self, when: datetime) -> None:
+        self.risk.settled.close_before(when)
+        self.market.positions.settled.close_before(when)
 
     def _fold(self, envelope: Envelope[Any], partition: int = 0) -> None:
         payload = envelope.payload
@@ -308,7 +347,9 @@ class ReactorService(Service):
             command.amount_out,
         )
 
-    def _fold_result(self, envelope: Envelope[Any], partition: int, *, live: bool) -> None:
+    def _fold_result(
+        self, envelope: Envelope[Any], partition: int, *, live: bool, in_inventory: bool = False
+    ) -> None:
         """Apply a result to inventory; live fills also feed the losing-fills breaker."""
         result: TradeResultV1 = envelope.payload
         filled = None
@@ -318,7 +359,7 @@ class ReactorService(Service):
         positions = self.market.positions
         ignored = positions.settled.ignored_past_window
         counted = positions.record_result(
-            result.command_id, filled=filled, at=at, partition=partition
+            result.command_id, filled=filled, at=at, partition=partition, in_inventory=in_inventory
         )
         if positions.settled.ignored_past_window > ignored:
             PAST_WINDOW.inc()
@@ -412,8 +453,15 @@ class ReactorService(Service):
                 demands.extend(records)
                 continue
             for record in records:
+                # Below the covered offset: folded by the rebuild already (still decoded, so an
+                # unreadable one is dead-lettered, which the rebuild does not do).
+                folded = record.offset < self._covered.get(tp.partition, 0)
+                if not folded:
+                    self._covered[tp.partition] = record.offset + 1
                 try:
                     envelope = decode(record.value, record.headers, accept=(TradeResultV1,))
+                    if folded:
+                        continue
                     self._fold(envelope, record.partition)
                     self._fold_result(envelope, record.partition, live=True)
                 except Exception as exc:  # one bad record is a dead letter, never a crash
@@ -428,6 +476,17 @@ class ReactorService(Service):
                 outgoing.append(failed_record(record, exc, consumer="reactor"))
         await publish_all(self.producer, outgoing)
         self._update_gauges()
+        if monotonic() - self._last_state >= self.settings.reactor_state_interval_s:
+            await self._save_state()  # acknowledged before this batch's offsets are committed
+
+    async def _save_state(self) -> None:
+        state = snapshot.state_of(
+            self.settings.reactor_group_id, self.market.positions, self._covered
+        )
+        envelope = make_envelope(state, venue=self.name, observed_at=utc_now())
+        key = self.settings.reactor_group_id
+        await publish_all(self.producer, [Outgoing(STATE_REACTOR, key, envelope)])
+        self._last_state = monotonic()
 
     def _decide(self, record: ConsumerRecord, now: datetime) -> list[Outgoing]:
         demand = decode(record.value, record.headers, accept=(SwapDemandV1,))
@@ -504,6 +563,8 @@ class ReactorService(Service):
 
 
 _REBUILD_TYPES = (ExecuteTradeV1, ReactorSkipV1, TradeResultV1)
+# Results are found by their record's time, dated by the executor's clock: read a little more.
+_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _stop_on_failure(task: asyncio.Task[None], stop: asyncio.Event) -> None:

@@ -40,6 +40,7 @@ class SettledWindow:
     _ids: dict[int, OrderedDict[str, float]] = field(default_factory=dict)
     _newest: dict[int, float] = field(default_factory=dict)
     _horizon: dict[int, float] = field(default_factory=dict)
+    _floor: float = float("-inf")  # every partition's horizon is at least this (a rebuild's)
     _size: int = 0
     evicted: int = 0
     ignored_past_window: int = 0
@@ -54,7 +55,7 @@ class SettledWindow:
         if command_id in ids:
             return False
         when = at.timestamp()
-        if when <= self._horizon.get(partition, float("-inf")) and not pending:
+        if when <= max(self._horizon.get(partition, self._floor), self._floor) and not pending:
             self.ignored_past_window += 1
             return False
         ids[command_id] = when
@@ -64,6 +65,15 @@ class SettledWindow:
         while self._size > self.max_keys:
             self._evict_oldest_of_largest()
         return True
+
+    def close_before(self, when: datetime) -> None:
+        """Treat results dated before ``when`` as past the window in every partition.
+
+        A rebuild that re-read results only from ``when`` calls it: it holds every command
+        since then (pending or settled), but not the ids of results dated earlier, so a copy
+        of one of those must meet the reservation rule, not an empty window.
+        """
+        self._floor = max(self._floor, when.timestamp())
 
     def __contains__(self, command_id: object) -> bool:
         return any(command_id in ids for ids in self._ids.values())

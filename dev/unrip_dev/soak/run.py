@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from unrip.monitor.stats import PipelineStats
 from unrip.runtime.kafka import ensure_topics, make_producer
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import CATALOGUE
@@ -108,6 +109,10 @@ class _Soak:
         self.run_dir = run_dir
         self.run_id = run_id
         window_s = self.window_s = 3600 * options.live_rate_per_s / options.rate_per_s
+        # How long each service's memory takes to reach its steady state after a (re)start:
+        # its windows, and for the monitor also its latency samples (a fixed count).
+        samples_s = PipelineStats.latency_window / options.rate_per_s
+        self.refill_s = {"monitor": max(window_s, samples_s)}
         self.env = {
             **local_env(bootstrap),
             "UNRIP_REACTOR_DECIDED_WINDOW_S": str(window_s),
@@ -211,7 +216,8 @@ class _Soak:
         self.restarts[name] = self.restarts.get(name, 0) + 1
         self.restart_ready_s[name] = round(time.monotonic() - started, 1)
         # Its de-duplication windows refill for one window after the restart.
-        self.settled_after_s[name] = time.monotonic() - self.started + self.window_s
+        refill_s = self.refill_s.get(name, self.window_s)
+        self.settled_after_s[name] = time.monotonic() - self.started + refill_s
         self.log(f"{name} restarted at {self.progress:.0%} of the demands")
 
     # --- the run -------------------------------------------------------------------------
