@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import sys
 import time
@@ -123,6 +124,7 @@ class _Soak:
         self.supervisor = Supervisor(run_dir, self.env)
         self.ledger = RunLedger(run_id, options.feed_len)
         self.samples = _Samples()
+        self.load: list[float] = []  # the machine's 1-minute load average, per sample
         self.venue_port = free_port()
         self.strategy = write_bench_strategy(run_dir / "soak-strategy.yaml")
         self.generation = 0
@@ -226,6 +228,7 @@ class _Soak:
         """RSS of every service every few seconds; an unexpected exit is a crash (respawned)."""
         while not stop.is_set():
             progress = self.progress
+            self.load.append(os.getloadavg()[0])  # a shared machine's noise, in the report
             for name, child in list(self.supervisor.children.items()):
                 if child.process is None or name in self.stopping:
                     continue
@@ -321,6 +324,7 @@ class _Soak:
             },
             "services": self.samples.summary(o.warmup_fraction, self.settled_after_s),
             "rate_per_s": o.rate_per_s,
+            "load_avg_1m": _spread(self.load),
             "demands_per_s_achieved": round(self.ledger.demands / feeding_s, 1),
             "window_s": float(self.env["UNRIP_MONITOR_WINDOW_S"]),
             "events": self.events,
@@ -348,6 +352,13 @@ class _Soak:
             return None
         values = re.findall(rf"^{metric}(?:{{[^}}]*}})? ([0-9.e+]+)$", text, re.MULTILINE)
         return sum(float(v) for v in values)
+
+
+def _spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    mean = sum(values) / len(values)
+    return {"min": round(min(values), 2), "mean": round(mean, 2), "max": round(max(values), 2)}
 
 
 def run_soak(options: SoakOptions) -> dict[str, Any]:

@@ -3,9 +3,12 @@ after its restart, and a run passes only if nothing was lost or crashed and memo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from unrip_dev.soak.run import RESTARTS, _Samples, verdict
+import pytest
+from unrip_dev.soak import run
+from unrip_dev.soak.run import RESTARTS, SoakOptions, _Samples, _Soak, run_soak, verdict
 
 
 def _report(**services: float | None) -> dict[str, Any]:
@@ -50,3 +53,22 @@ def test_a_lost_demand_or_a_crash_fails_the_run_whatever_the_memory() -> None:
     lost = {**_report(reactor=0.0), "lost": 1}
     crashed = {**_report(reactor=0.0), "crashes": 1}
     assert not verdict(lost, 10.0)["ok"] and not verdict(crashed, 10.0)["ok"]
+
+
+def test_a_soak_against_an_external_broker_never_starts_the_embedded_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --bootstrap-servers (a Redpanda for the full-size run) must need no Tansu binary at all.
+    def no_tansu(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the embedded broker was started")
+
+    reached: list[str] = []
+
+    async def fake_run(soak: _Soak) -> dict[str, Any]:
+        reached.append(soak.bootstrap)
+        return {**_report(reactor=1.0), "events": []}
+
+    monkeypatch.setattr(run, "TansuBroker", no_tansu)
+    monkeypatch.setattr(_Soak, "run", fake_run)
+    report = run_soak(SoakOptions(bootstrap_servers="redpanda:9092", run_dir=tmp_path))
+    assert reached == ["redpanda:9092"] and report["ok"]
