@@ -81,8 +81,9 @@ class Positions:
 
         ``in_inventory``: the fill is already in ``net`` and ``day_net`` (a result the loaded
         snapshot covers); it only releases the reservation and is remembered as settled.
+        Known to have counted, it is never "past the window without a reservation".
         """
-        pending = command_id in self.pending
+        pending = command_id in self.pending or in_inventory
         if not self.settled.settle(command_id, at, pending=pending, partition=partition):
             return False
         legs = self.pending.pop(command_id, None)

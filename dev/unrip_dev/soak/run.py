@@ -75,6 +75,14 @@ class _Samples:
     def add(self, name: str, progress: float, at_s: float, mib: float) -> None:
         self.rss.setdefault(name, []).append((progress, at_s, mib))
 
+    def write_csv(self, path: Path) -> None:
+        """Every sample, for a look at the trend behind the summary (plateau or slope)."""
+        with path.open("w", encoding="utf-8") as out:
+            out.write("service,progress,seconds,rss_mib\n")
+            for name, samples in sorted(self.rss.items()):
+                for progress, at_s, mib in samples:
+                    out.write(f"{name},{progress:.4f},{at_s:.1f},{mib:.1f}\n")
+
     def summary(
         self, warmup: float, settled_after_s: dict[str, float]
     ) -> dict[str, dict[str, float | None]]:
@@ -321,14 +329,19 @@ class _Soak:
                 "demands_at_end": monitor.get("demands"),
                 "results_at_end": monitor.get("results"),
                 "pnl_usd_at_end": monitor.get("pnl_usd"),
+                "skip_reasons_at_end": monitor.get("skip_reasons"),
             },
-            "services": self.samples.summary(o.warmup_fraction, self.settled_after_s),
+            "services": self._services(),
             "rate_per_s": o.rate_per_s,
             "load_avg_1m": _spread(self.load),
             "demands_per_s_achieved": round(self.ledger.demands / feeding_s, 1),
             "window_s": float(self.env["UNRIP_MONITOR_WINDOW_S"]),
             "events": self.events,
         }
+
+    def _services(self) -> dict[str, dict[str, float | None]]:
+        self.samples.write_csv(self.run_dir / "rss.csv")
+        return self.samples.summary(self.options.warmup_fraction, self.settled_after_s)
 
     async def _drain(self) -> bool:
         deadline = time.monotonic() + self.options.drain_timeout_s

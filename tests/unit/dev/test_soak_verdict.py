@@ -31,6 +31,19 @@ def test_growth_is_measured_from_the_first_sample_after_warm_up_and_the_refill()
     assert summary["rss_mib_peak"] == 180.0
 
 
+def test_every_sample_is_kept_on_disk_for_the_trend(tmp_path: Path) -> None:
+    samples = _Samples()
+    samples.add("reactor", 0.5, 10.0, 120.5)
+    samples.add("reactor", 0.75, 12.0, 121.0)
+    samples.write_csv(tmp_path / "rss.csv")
+    lines = (tmp_path / "rss.csv").read_text().splitlines()
+    assert lines == [
+        "service,progress,seconds,rss_mib",
+        "reactor,0.5000,10.0,120.5",
+        "reactor,0.7500,12.0,121.0",
+    ]
+
+
 def test_a_run_too_short_to_refill_a_window_reports_no_growth_rather_than_a_filling_one() -> None:
     samples = _Samples()
     for n in range(100):

@@ -97,3 +97,15 @@ def test_a_window_without_room_or_time_is_refused() -> None:
         SettledWindow(window_s=0)
     with pytest.raises(ValueError, match="max_keys >= 1"):
         SettledWindow(max_keys=0)
+
+
+def test_a_result_the_snapshot_covers_is_not_reported_as_ignored_nor_counted_again() -> None:
+    # A restart re-reads covered results a little before its lookback (clock skew): they are
+    # in the inventory already, and must not raise the "ignored past the window" alarm.
+    settled = SettledWindow(window_s=60, max_keys=1_000)
+    positions = Positions(day=T0.date(), settled=settled)
+    settled.close_before(_at(600))
+    fill = legs(A, 10, B, 4)
+    assert positions.record_result("old", filled=fill, at=_at(0), in_inventory=True)
+    assert dict(positions.net) == {} and settled.ignored_past_window == 0
+    assert not positions.record_result("old", filled=fill, at=_at(0))  # and a copy: no
