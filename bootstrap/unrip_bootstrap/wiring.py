@@ -10,6 +10,7 @@ from unrip_bootstrap.clients.git import GitCli
 from unrip_bootstrap.clients.kube import Kube, KubectlClient
 from unrip_bootstrap.clients.process import SubprocessRunner
 from unrip_bootstrap.clients.pulumi_stacks import AutomationStack, StackDriver
+from unrip_bootstrap.clients.registry import RegistryClient
 from unrip_bootstrap.clients.ssh import OpenSshClient, Ssh
 from unrip_bootstrap.clock import SystemClock
 from unrip_bootstrap.context import Clients
@@ -19,6 +20,7 @@ from unrip_bootstrap.secret_files import Secrets
 
 def real_clients(options: BootstrapOptions) -> Clients:
     runner = SubprocessRunner()
+    clock = SystemClock()
 
     def stack(project: str, secrets: Secrets) -> StackDriver:
         env = secrets.pulumi.environment(options.default_backend)
@@ -54,5 +56,6 @@ def real_clients(options: BootstrapOptions) -> Clients:
         git=GitCli(options.repo_root, runner),
         deployer=DeployScript(options.repo_root, runner),
         runner=runner,
-        clock=SystemClock(),
+        clock=clock,
+        registry=RegistryClient(clock),
     )

@@ -46,6 +46,7 @@ STEPS = (
     "hetzner",
     "node",
     "kubeconfig",
+    "images",
     "cluster",
     "app-secrets",
     "forgejo",

@@ -12,6 +12,7 @@ from unrip_bootstrap.clients.deploy import DeployError
 from unrip_bootstrap.clients.forgejo import ForgejoClient
 from unrip_bootstrap.clients.git import GitError
 from unrip_bootstrap.clients.process import CommandResult, ToolMissingError
+from unrip_bootstrap.clients.registry import RegistryClient
 from unrip_bootstrap.context import Clients
 from unrip_platform import names
 
@@ -98,6 +99,7 @@ class FakeClock:
 def fake_clients(world: World, stack: str = "prod") -> tuple[Clients, FakeGit, FakeDeployer]:
     git, deployer = FakeGit(world), FakeDeployer(world)
     forgejo = FakeForgejo(world)
+    clock = FakeClock(world)
 
     def make_forgejo(url: str, username: str, password: str) -> ForgejoClient:
         return ForgejoClient(url, username, password, transport=httpx.MockTransport(forgejo.handle))
@@ -112,6 +114,7 @@ def fake_clients(world: World, stack: str = "prod") -> tuple[Clients, FakeGit, F
         git=git,
         deployer=deployer,
         runner=FakeTools(),
-        clock=FakeClock(world),
+        clock=clock,
+        registry=RegistryClient(clock, transport=httpx.MockTransport(world.registry.handle)),
     )
     return clients, git, deployer
