@@ -20,7 +20,6 @@ from unrip_bootstrap.secret_files import Secrets
 
 def real_clients(options: BootstrapOptions) -> Clients:
     runner = SubprocessRunner()
-    clock = SystemClock()
 
     def stack(project: str, secrets: Secrets) -> StackDriver:
         env = secrets.pulumi.environment(options.default_backend)
@@ -56,6 +55,6 @@ def real_clients(options: BootstrapOptions) -> Clients:
         git=GitCli(options.repo_root, runner),
         deployer=DeployScript(options.repo_root, runner),
         runner=runner,
-        clock=clock,
-        registry=RegistryClient(clock),
+        clock=SystemClock(),
+        registry=RegistryClient(),
     )

@@ -7,8 +7,8 @@ manifest list), so the digest is the one a node of any architecture pulls. `HEAD
 where the registry sends `Docker-Content-Digest`; otherwise the manifest is fetched and
 hashed, which is what the digest is by definition.
 
-Transient failures (connection errors, 429, 5xx) are retried a few times with growing pauses on
-the bootstrap's clock; anything else fails at once with the image and registry named.
+Transient failures (connection errors, 429, 5xx) are retried a few times with growing, jittered
+pauses (stamina); anything else fails at once with the image and registry named.
 """
 
 from __future__ import annotations
@@ -19,15 +19,16 @@ from collections.abc import Mapping
 from typing import Final, Protocol
 
 import httpx
+import stamina
 from unrip_platform.cluster.image_pins import DIGEST, DOCKER_HUB, ImageRef
 
 from unrip_bootstrap.clients.forgejo import MANIFEST_TYPES
-from unrip_bootstrap.clock import Clock
 
 # Where a registry's API lives when it is not at https://<registry name>.
 API_HOSTS: Final = {DOCKER_HUB: "registry-1.docker.io"}
 ATTEMPTS: Final = 4
 FIRST_PAUSE_S: Final = 1.0
+LONGEST_PAUSE_S: Final = 8.0
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -50,13 +51,11 @@ class RegistryClient:
 
     def __init__(
         self,
-        clock: Clock,
         *,
         transport: httpx.BaseTransport | None = None,
         endpoints: Mapping[str, str] | None = None,
         timeout_s: float = 30,
     ) -> None:
-        self._clock = clock
         self._endpoints = dict(endpoints or {})
         self._http = httpx.Client(transport=transport, timeout=timeout_s, follow_redirects=True)
 
@@ -76,18 +75,22 @@ class RegistryClient:
         image = ImageRef.parse(reference)
         if image.tag is None:
             raise RegistryError(f"{reference}: no tag to resolve")
-        pause = FIRST_PAUSE_S
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                return self._resolve(image)
-            except _TransientError as exc:
-                if attempt == ATTEMPTS:
-                    raise self._error(reference, image, f"{exc} (after {ATTEMPTS} tries)") from None
-            except RegistryError as exc:
-                raise self._error(reference, image, str(exc)) from None
-            self._clock.sleep(pause)
-            pause *= 2
-        raise AssertionError("unreachable")
+        retries = stamina.retry_context(
+            on=_TransientError,
+            attempts=ATTEMPTS,
+            timeout=None,
+            wait_initial=FIRST_PAUSE_S,
+            wait_max=LONGEST_PAUSE_S,
+        )
+        try:
+            for attempt in retries:
+                with attempt:
+                    return self._resolve(image)
+        except _TransientError as exc:
+            raise self._error(reference, image, f"{exc} (after {ATTEMPTS} tries)") from None
+        except RegistryError as exc:
+            raise self._error(reference, image, str(exc)) from None
+        raise AssertionError("stamina ends in a return or a raise")
 
     def _error(self, reference: str, image: ImageRef, reason: str) -> RegistryError:
         return RegistryError(

@@ -43,6 +43,7 @@ class FakeRegistry:
     indexes: dict[tuple[str, str], bytes] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     down: set[str] = field(default_factory=set)  # repositories whose registry answers 503
+    hiccups: int = 0  # the next manifest requests that answer 503, whatever the repository
     send_digest_header: bool = True
 
     @classmethod
@@ -93,7 +94,8 @@ class FakeRegistry:
         if not path.startswith("/v2/") or "/manifests/" not in path:
             return httpx.Response(404, json={"errors": [{"code": "NOT_FOUND"}]})
         repository, _, tag = path.removeprefix("/v2/").partition("/manifests/")
-        if repository in self.down:
+        if repository in self.down or self.hiccups > 0:
+            self.hiccups = max(0, self.hiccups - 1)
             return httpx.Response(503, text="service unavailable")
         scope = f"repository:{repository}:pull"
         if request.headers.get("Authorization") != f"Bearer anon.{scope}":

@@ -99,7 +99,6 @@ class FakeClock:
 def fake_clients(world: World, stack: str = "prod") -> tuple[Clients, FakeGit, FakeDeployer]:
     git, deployer = FakeGit(world), FakeDeployer(world)
     forgejo = FakeForgejo(world)
-    clock = FakeClock(world)
 
     def make_forgejo(url: str, username: str, password: str) -> ForgejoClient:
         return ForgejoClient(url, username, password, transport=httpx.MockTransport(forgejo.handle))
@@ -114,7 +113,7 @@ def fake_clients(world: World, stack: str = "prod") -> tuple[Clients, FakeGit, F
         git=git,
         deployer=deployer,
         runner=FakeTools(),
-        clock=clock,
-        registry=RegistryClient(clock, transport=httpx.MockTransport(world.registry.handle)),
+        clock=FakeClock(world),
+        registry=RegistryClient(transport=httpx.MockTransport(world.registry.handle)),
     )
     return clients, git, deployer
