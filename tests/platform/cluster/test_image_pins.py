@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
-from typing import Any
+import runpy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
 
+import pulumi
 import pytest
 from unrip_platform.cluster.image_pins import (
     ImageRef,
@@ -106,3 +112,65 @@ def test_references_are_read_the_way_container_runtimes_read_them(
     reference: str, registry: str, repository: str, tag: str
 ) -> None:
     assert ImageRef.parse(reference) == ImageRef(registry, repository, tag, None)
+
+
+# --- the program as `pulumi up` runs it (platform/cluster/__main__.py, engine mocked) ----------
+
+PROGRAM = Path(__file__).resolve().parents[3] / "platform" / "cluster" / "__main__.py"
+KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
+
+
+class Recording(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.inputs: dict[str, dict[str, Any]] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.inputs[args.name] = dict(args.inputs)
+        outputs = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = "p" * int(args.inputs["length"])
+        if args.typ == "random:index/randomBytes:RandomBytes":
+            raw = bytes(range(int(args.inputs["length"])))
+            outputs.update(base64=base64.b64encode(raw).decode(), hex=raw.hex())
+        return f"{args.name}-id", outputs
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def run_program(config: dict[str, str], engine: Recording | None = None) -> Recording:
+    engine = engine or Recording()
+    pulumi.runtime.set_mocks(engine, project="unrip-cluster", stack="test", preview=False)
+    pulumi.runtime.set_all_config({"unrip-cluster:kubeconfig": KUBECONFIG, **config})
+    run = cast(Callable[[Callable[[], Any]], Callable[[], None]], pulumi.runtime.test)
+    run(lambda: runpy.run_path(str(PROGRAM)) and None)()
+    return engine
+
+
+def test_pulumi_up_refuses_tag_only_images_before_creating_anything() -> None:
+    engine = Recording()
+
+    with pytest.raises(UnpinnedImagesError, match=r"images\.redpanda \(docker\.redpanda\.com/"):
+        run_program({}, engine)
+
+    assert engine.inputs == {}
+
+
+def test_pulumi_up_with_the_bootstraps_pins_deploys_every_container_by_digest() -> None:
+    pins = json.dumps(pins_for(Images()))
+
+    engine = run_program({"unrip-cluster:image_digests": pins})
+
+    workloads = [
+        inputs for inputs in engine.inputs.values() if "template" in inputs.get("spec", {})
+    ]
+    images = [
+        container["image"]
+        for workload in workloads
+        for kind in ("initContainers", "containers")
+        for container in workload["spec"]["template"]["spec"].get(kind, [])
+    ]
+    assert len(images) > 10
+    assert [image for image in images if not BY_DIGEST.search(image)] == []
