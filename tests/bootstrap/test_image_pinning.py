@@ -143,3 +143,20 @@ def test_the_cluster_step_refuses_to_run_with_an_unpinned_image(station: Worksta
     printed = station.printed()
     assert "no pinned digest for" in printed and REDPANDA in printed
     assert "--from images" in printed
+
+
+def test_a_workstation_without_the_state_file_adopts_the_stacks_pins_instead_of_re_resolving(
+    converged: Workstation,
+) -> None:
+    first = pinned(converged)
+    world = converged.world
+    world.registry.publish(REDPANDA, build=2)  # the tag moved since the cluster was built
+    world.registry.requests.clear()
+    converged.options.state_paths.image_digests.unlink()
+
+    assert converged.bootstrap() == 0, converged.printed()
+
+    assert pinned(converged) == first
+    assert world.registry.requests == []
+    assert deployed(converged)["redpanda"] == f"{REDPANDA}@{first[REDPANDA]}"
+    assert "adopted from the cluster stack's config" in converged.printed()

@@ -5,14 +5,16 @@ file's `unrip-cluster:settings`). A tag seen for the first time is resolved at i
 and recorded in `.state/<stack>/image-digests.json`; a rerun reuses the record, so nothing
 drifts when a tag is re-pushed upstream; a changed tag in the settings is a new reference and
 is resolved anew; `--repin-images` resolves them all again and prints old -> new. Images that
-carry a digest in the settings are left alone. The cluster step passes the pins to the stack.
+carry a digest in the settings are left alone. The cluster step passes the pins to the stack;
+a workstation without the state file (a new one, after a disaster) adopts the pins the stack
+already holds instead of resolving the tags again, so the cluster keeps running what it ran.
 """
 
 from __future__ import annotations
 
 import json
 
-from unrip_platform.cluster.image_pins import tag_only_images
+from unrip_platform.cluster.image_pins import DIGEST, IMAGE_DIGESTS_KEY, tag_only_images
 from unrip_platform.cluster.settings import ClusterSettings, Images
 
 from unrip_bootstrap.context import CLUSTER, StepContext
@@ -20,14 +22,26 @@ from unrip_bootstrap.image_digests import ImageDigests
 from unrip_bootstrap.steps.base import Check
 
 SETTINGS_KEY = "unrip-cluster:settings"
+STACK_PINS_KEY = f"unrip-cluster:{IMAGE_DIGESTS_KEY}"
+
+
+def _stack_config(ctx: StepContext, key: str) -> object:
+    stack = ctx.stack(CLUSTER)
+    entry = stack.get_config().get(key) if stack.exists() else None
+    return json.loads(entry.value) if entry is not None else {}
 
 
 def cluster_images(ctx: StepContext) -> Images:
     """The images the cluster stack would deploy, with the operator's overrides."""
-    stack = ctx.stack(CLUSTER)
-    entry = stack.get_config().get(SETTINGS_KEY) if stack.exists() else None
-    raw = json.loads(entry.value) if entry is not None else {}
-    return ClusterSettings.model_validate(raw).images
+    return ClusterSettings.model_validate(_stack_config(ctx, SETTINGS_KEY)).images
+
+
+def deployed_pins(ctx: StepContext) -> dict[str, str]:
+    """The pins the cluster stack already holds (a workstation without `.state/` adopts them)."""
+    pins = _stack_config(ctx, STACK_PINS_KEY)
+    if not isinstance(pins, dict):
+        return {}
+    return {str(ref): str(digest) for ref, digest in pins.items() if DIGEST.match(str(digest))}
 
 
 def digests(ctx: StepContext) -> ImageDigests:
@@ -61,10 +75,18 @@ class ImagesStep:
         tagged = tag_only_images(images)
         todo = self._to_resolve(ctx)
         if todo:
-            verb = "re-resolve (--repin-images)" if ctx.options.repin_images else "resolve"
+            if ctx.options.repin_images:
+                changes = tuple(f"re-resolve (--repin-images) {ref}" for ref in todo)
+            else:
+                adopt = deployed_pins(ctx)
+                changes = tuple(
+                    f"adopt the cluster stack's digest of {ref}"
+                    if ref in adopt
+                    else f"resolve {ref}"
+                    for ref in todo
+                )
             return Check.pending(
-                f"{len(todo)} of {len(tagged)} tag-only image(s) to {verb.split()[0]}",
-                tuple(f"{verb} {ref}" for ref in todo),
+                f"{len(todo)} of {len(tagged)} tag-only image(s) not pinned here yet", changes
             )
         carried = len(images.model_dump()) - len(tagged)
         return Check.converged(
@@ -74,10 +96,15 @@ class ImagesStep:
     def apply(self, ctx: StepContext) -> str:
         store = digests(ctx)
         before = store.load()
-        changed = 0
+        changed = adopted = 0
         todo = self._to_resolve(ctx)
+        # What the cluster already runs is the pin, unless the operator asked to repin.
+        deployed = {} if ctx.options.repin_images else deployed_pins(ctx)
         for reference in todo:
-            digest = ctx.clients.registry.digest(reference)
+            if reference in deployed:
+                digest, adopted = deployed[reference], adopted + 1
+            else:
+                digest = ctx.clients.registry.digest(reference)
             store.record(reference, digest)  # kept even if a later image fails
             old = before.get(reference)
             if ctx.options.repin_images:
@@ -86,4 +113,5 @@ class ImagesStep:
             changed += old is not None and old != digest
         if ctx.options.repin_images:
             return f"re-resolved {len(todo)} image(s): {changed} digest(s) changed"
-        return f"pinned {len(todo)} image(s) by digest: " + ", ".join(todo)
+        note = f" ({adopted} adopted from the cluster stack's config)" if adopted else ""
+        return f"pinned {len(todo)} image(s) by digest{note}: " + ", ".join(todo)
