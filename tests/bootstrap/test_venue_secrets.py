@@ -219,3 +219,43 @@ def test_a_venue_may_not_claim_a_file_or_a_secret_someone_else_owns(
     with pytest.raises(SecretsInvalidError) as info:
         load_secrets(repo / ".secrets", Redactor())
     assert info.value.problems == list(groups.problems)
+
+
+def test_an_installed_venues_keys_are_out_of_the_deployers_reach_with_no_platform_edit(
+    site: Path,
+) -> None:
+    from unrip_platform.cluster import deployer
+
+    from tests.platform.cluster.admission import Request, denials
+
+    assert deployer.venue_secrets()["throwaway"] == ()  # it marks no key deployable
+    pod_reading_the_key = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "thief", "namespace": "apps"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": "thief"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "thief",
+                            "image": "busybox",
+                            "env": [
+                                {
+                                    "name": "KEY",
+                                    "valueFrom": {
+                                        "secretKeyRef": {"name": "throwaway", "key": "api-key"}
+                                    },
+                                }
+                            ],
+                        }
+                    ]
+                },
+            }
+        },
+    }
+    refused = denials(
+        deployer.guard_policy(), Request("CREATE", deployer.USERNAME, pod_reading_the_key)
+    )
+    assert len(refused) == 1 and "throwaway" in refused[0]

@@ -56,6 +56,10 @@ class SecretFile:
     # The Kubernetes Secret in the apps namespace the values go to.
     secret: str
     keys: Mapping[str, str]
+    # Keys a pod the deploy agent creates may read (a market-data login the ingest needs).
+    # Every other key is signing material: only a workload the operator applies may mount
+    # it, and the deployer's admission guard refuses the rest (platform cluster/deployer.py).
+    deployable_keys: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         # Mistakes in a declaration are the venue author's: fail at import, not at deploy.
@@ -73,6 +77,9 @@ class SecretFile:
         bad_keys = sorted(key for key in self.keys if not _SECRET_KEY.match(key))
         if bad_keys:
             raise ValueError(f"{self.filename}: not Kubernetes Secret keys: {bad_keys}")
+        stray = sorted(self.deployable_keys - set(self.keys))
+        if stray:
+            raise ValueError(f"{self.filename}: deployable keys it does not write: {stray}")
 
     def secret_data(self, values: BaseModel) -> dict[str, str]:
         """Secret key -> plain value for a validated file (the one place secrets are revealed)."""

@@ -6,9 +6,11 @@ only: no Secrets, no RBAC (Roles, RoleBindings), no ServiceAccounts and no Netwo
 it can neither widen its own rights nor open the network (those come from this project or the
 operator's `deploy.py --operator`). RBAC cannot exclude objects from a grant, so a
 ValidatingAdmissionPolicy, matched on the deployer's username, refuses the rest:
-- any pod template that reads the venue's signing material (the near-intents Secret's keys
-  other than the relay JWT, by env, envFrom or a volume): a pod the deployer creates cannot
-  reach the venue key;
+- any pod template that reads a venue's signing material (every key of a venue's Secret but
+  those its declaration marks deployable, e.g. NEAR's relay JWT; by env, envFrom or a volume):
+  a pod the deployer creates cannot reach a venue key. The Secrets and keys come from the
+  venues' own declarations (``unrip.venues.secrets.SecretFile``), so a new venue's key is
+  guarded with no edit here;
 - any pod template that reads another workload's bus login: a ``bus-<service>`` Secret only
   in the pod template labelled ``app.kubernetes.io/name: <service>``, so a pod the deployer
   creates cannot log in to the bus as the executor (and write ledger or results) unless it
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from unrip.venues import registry
+
 from unrip_platform import names
 from unrip_platform.cluster.common import Manifest, metadata
 
@@ -34,8 +38,6 @@ NAME: Final = names.DEPLOYER_ROLE
 READ: Final = ("get", "list", "watch")
 USERNAME: Final = f"system:serviceaccount:{names.NAMESPACE_DEPLOY}:{names.DEPLOY_AGENT}"
 GUARD: Final = "unrip-deployer-guard"
-# Keys of the venue Secret a deployer-made pod may read: the relay JWT (the ingest's login).
-READABLE_VENUE_KEYS: Final = (names.APPS_SECRET_NEAR_INTENTS_JWT_KEY,)
 WRITE: Final = ("get", "list", "watch", "create", "update", "patch", "delete")
 
 
@@ -80,10 +82,25 @@ _CONTAINERS: Final = (
 )
 
 
+def venue_secrets() -> dict[str, tuple[str, ...]]:
+    """Every registered venue's Secret -> the keys a deployer-made pod may read."""
+    readable: dict[str, set[str]] = {}
+    for plugin in registry.load_all():
+        for declared in plugin.secrets:
+            readable.setdefault(declared.secret, set()).update(declared.deployable_keys)
+    return {secret: tuple(sorted(keys)) for secret, keys in sorted(readable.items())}
+
+
+def _cel_list(items: tuple[str, ...] | list[str]) -> str:
+    return "[" + ", ".join(f"'{item}'" for item in items) + "]"
+
+
 def guard_validations() -> list[dict[str, str]]:
     """CEL over the request: each names what it refuses, for `kubectl apply` to print."""
-    venue = names.APPS_SECRET_NEAR_INTENTS
-    readable = "[" + ", ".join(f"'{key}'" for key in READABLE_VENUE_KEYS) + "]"
+    protected = venue_secrets()
+    venues = _cel_list(list(protected))
+    readable = "{" + ", ".join(f"'{s}': {_cel_list(k)}" for s, k in protected.items()) + "}"
+    allowed = "; ".join(f"{s}: {', '.join(k) or 'none'}" for s, k in protected.items())
     is_workload = "object.kind != 'ConfigMap'"
     return [
         {
@@ -101,25 +118,27 @@ def guard_validations() -> list[dict[str, str]]:
             "expression": (
                 f"request.operation == 'DELETE' || !({is_workload}) || "
                 "!has(variables.pod.volumes) || variables.pod.volumes.all(v, "
-                f"(!has(v.secret) || v.secret.secretName != '{venue}') && "
+                f"(!has(v.secret) || !(v.secret.secretName in {venues})) && "
                 "(!has(v.projected) || v.projected.sources.all(s, "
-                f"!has(s.secret) || s.secret.name != '{venue}')))"
+                f"!has(s.secret) || !(s.secret.name in {venues}))))"
             ),
-            "message": f"pods the deployer creates may not mount the {venue} Secret",
+            "message": (
+                f"pods the deployer creates may not mount a venue's Secret ({', '.join(protected)})"
+            ),
         },
         {
             "expression": (
                 f"request.operation == 'DELETE' || !({is_workload}) || "
                 f"variables.containers.all(c, (!has(c.envFrom) || c.envFrom.all(f, "
-                f"!has(f.secretRef) || f.secretRef.name != '{venue}')) && "
+                f"!has(f.secretRef) || !(f.secretRef.name in {venues}))) && "
                 "(!has(c.env) || c.env.all(e, !has(e.valueFrom) || "
                 "!has(e.valueFrom.secretKeyRef) || "
-                f"e.valueFrom.secretKeyRef.name != '{venue}' || "
-                f"e.valueFrom.secretKeyRef.key in {readable})))"
+                f"!(e.valueFrom.secretKeyRef.name in {venues}) || "
+                f"e.valueFrom.secretKeyRef.key in {readable}[e.valueFrom.secretKeyRef.name])))"
             ),
             "message": (
-                f"pods the deployer creates may read only {', '.join(READABLE_VENUE_KEYS)} "
-                f"of the {venue} Secret, never the venue's signing key"
+                f"pods the deployer creates may read only these keys of a venue's Secret "
+                f"({allowed}), never a venue's signing key"
             ),
         },
         {

@@ -88,10 +88,18 @@ def test_the_guard_names_the_strategy_and_every_path_to_the_venue_key() -> None:
     strategy, volumes, env, _bus_logins = expressions  # evaluated: test_deployer_guard.py
     assert f"'{names.REACTOR_STRATEGY_CONFIGMAP}'" in strategy
     assert "oldObject" in strategy  # a delete is a change too
-    venue = f"'{names.APPS_SECRET_NEAR_INTENTS}'"
-    assert "v.secret.secretName != " + venue in volumes
-    assert "s.secret.name != " + venue in volumes  # projected volumes
-    assert "f.secretRef.name != " + venue in env  # envFrom
-    assert f"e.valueFrom.secretKeyRef.key in ['{names.APPS_SECRET_NEAR_INTENTS_JWT_KEY}']" in env
-    assert names.APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY not in deployer.READABLE_VENUE_KEYS
+    venues = f"['{names.APPS_SECRET_NEAR_INTENTS}']"
+    assert f"!(v.secret.secretName in {venues})" in volumes
+    assert f"!(s.secret.name in {venues})" in volumes  # projected volumes
+    assert f"!(f.secretRef.name in {venues})" in env  # envFrom
     assert "initContainers" in deployer._CONTAINERS
+
+
+def test_the_venue_secrets_come_from_the_venues_declarations() -> None:
+    # NEAR declares its Secret and marks only the relay JWT deployable (the ingest's login).
+    guarded = deployer.venue_secrets()
+    assert guarded[names.APPS_SECRET_NEAR_INTENTS] == (names.APPS_SECRET_NEAR_INTENTS_JWT_KEY,)
+    assert (
+        names.APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY
+        not in guarded[names.APPS_SECRET_NEAR_INTENTS]
+    )

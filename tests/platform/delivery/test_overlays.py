@@ -474,18 +474,16 @@ def test_the_ci_deployer_cannot_apply_the_live_overlay(
 ) -> None:
     """The admission policy refuses deployer-made pods reading venue keys other than the JWT:
     the live overlay is the operator's to apply, and the policy stays as strict as it is."""
-    from unrip_platform.cluster.deployer import READABLE_VENUE_KEYS
+    from unrip_platform.cluster import deployer
+
+    from tests.platform.cluster.admission import Request, denials
 
     executor = by_name(rendered[names.OVERLAY_PRODUCTION_LIVE], "Deployment", "executor")
-    (main,) = containers(executor, init=False)
-    read = {
-        value["secretKeyRef"]["key"]
-        for value in env(main).values()
-        if isinstance(value, dict)
-        and value.get("secretKeyRef", {}).get("name") == names.APPS_SECRET_NEAR_INTENTS
-    }
-    assert read - set(READABLE_VENUE_KEYS)  # refused for the deployer identity
-    assert READABLE_VENUE_KEYS == (names.APPS_SECRET_NEAR_INTENTS_JWT_KEY,)
+    refused = denials(deployer.guard_policy(), Request("CREATE", deployer.USERNAME, executor))
+    assert len(refused) == 1 and "never a venue's signing key" in refused[0]
+    assert deployer.venue_secrets()[names.APPS_SECRET_NEAR_INTENTS] == (
+        names.APPS_SECRET_NEAR_INTENTS_JWT_KEY,
+    )
 
 
 def test_every_object_of_the_live_overlay_lives_in_the_apps_namespace(

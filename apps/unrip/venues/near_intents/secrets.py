@@ -105,6 +105,7 @@ SECRETS: Final = (
         purpose="NEAR relay JWT",
         secret=SECRET,
         keys={JWT_KEY: "jwt"},
+        deployable_keys=frozenset({JWT_KEY}),  # the ingest's relay login
     ),
     SecretFile(
         filename="venue-keys.yaml",
