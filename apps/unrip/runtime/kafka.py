@@ -52,6 +52,7 @@ def make_producer(settings: ServiceSettings, role: str, **overrides: Any) -> AIO
         "client_id": f"{settings.kafka_client_id_prefix}-{role}-{settings.instance_id}",
         "acks": "all",
         "linger_ms": settings.kafka_linger_ms,
+        "max_batch_size": settings.kafka_max_batch_bytes,
         "enable_idempotence": settings.kafka_enable_idempotence,
         "request_timeout_ms": settings.kafka_request_timeout_ms,
     }
