@@ -306,10 +306,16 @@ def dr(c: Context, scenario: str, yes: bool = False, stack: str = "prod") -> Non
         "json": "print the results as one JSON object on the last line of stdout",
         "quick": "a short run that only checks everything works (the test command uses it)",
         "bootstrap_servers": "use this Kafka/Redpanda (default: the embedded broker)",
-    }
+        "stage": "run only this measurement: quote-latency (default: all of them)",
+    },
+    kinds={"stage": choice(("quote-latency",))},
 )
 def bench(
-    c: Context, json: bool = False, quick: bool = False, bootstrap_servers: str | None = None
+    c: Context,
+    json: bool = False,
+    quick: bool = False,
+    bootstrap_servers: str | None = None,
+    stage: str | None = None,
 ) -> None:
     """Measure the pipeline against the bare broker in the same run (docs/benchmarks.md)."""
     import json as json_module
@@ -324,10 +330,14 @@ def bench(
         BenchOptions(
             quick=quick,
             bootstrap_servers=bootstrap_servers,
+            stage=stage,
             progress=lambda line: progress.print(f"[dim]{escape(line)}"),
         )
     )
-    print_tables(document, progress if json else Console())
+    if stage is None:
+        print_tables(document, progress if json else Console())
+    else:
+        progress.print(f"results: {document['results_file']}")
     if json:
         print(json_module.dumps(document, sort_keys=True))
     if not document["ok"]:

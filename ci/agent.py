@@ -1,7 +1,7 @@
 """The pull-based deploy agent: build and deploy the head of protected ``main``, nothing else.
 
     python ci/agent.py --forgejo https://git.example --repository unrip/unrip \\
-        --overlay hetzner-single-node [--interval 60] [--once]
+        --overlay hetzner-single-node [--interval 60] [--once] [--heartbeat FILE]
 
 Why it exists (docs/decisions.md, "Rollout stays in main's hands"): in Forgejo Actions a branch
 controls its own workflow file, so anything a workflow can reach, every branch can reach. The
@@ -12,6 +12,10 @@ agent runs in the cluster instead and holds the only credentials that change wha
   to ``ci/build.py`` only;
 - the deployer identity: its pod's ServiceAccount (kubectl's in-cluster configuration) or
   ``UNRIP_DEPLOYER_TOKEN`` / ``UNRIP_DEPLOYER_CA_CRT``, given to ``ci/deploy.py`` only.
+
+With ``UNRIP_AGENT_CREDENTIALS_DIR`` the first three are files there instead (``forgejo-token``,
+``registry-user``, ``registry-password``: a mounted Secret), read again before every poll, so
+tokens the bootstrap replaces take effect without a restart.
 
 Each tick it asks Forgejo's API for main's head (cheap change detection), refuses to act while
 ``main`` has no branch protection, fetches ``refs/heads/main`` with git (the commit it deploys
@@ -33,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -44,9 +48,24 @@ BRANCH = "main"
 IMAGE = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
 SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 # What each child process may see of the agent's environment, beyond these prefixes.
-PASSED = ("PATH", "HOME", "LANG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
+# PYTHONPATH: in the cluster the agent's packages (PyYAML for deploy.py) live outside the image.
+PASSED = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "PYTHONPATH",
+    "KUBERNETES_SERVICE_HOST",
+    "KUBERNETES_SERVICE_PORT",
+)
 BUILD_ONLY = ("UNRIP_REGISTRY_", "UNRIP_IMAGE_REPOSITORY", "BUILDKIT_HOST")
 DEPLOY_ONLY = ("UNRIP_DEPLOYER_", "UNRIP_KUBE_SERVER", "UNRIP_KUBECTL", "KUBECONFIG")
+
+# Environment variable -> file of UNRIP_AGENT_CREDENTIALS_DIR (names.DEPLOY_AGENT_SECRET_*).
+CREDENTIAL_FILES = {
+    "UNRIP_AGENT_FORGEJO_TOKEN": "forgejo-token",
+    "UNRIP_REGISTRY_USER": "registry-user",
+    "UNRIP_REGISTRY_PASSWORD": "registry-password",
+}
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -69,6 +88,32 @@ def child_env(environ: Mapping[str, str], prefixes: Sequence[str]) -> dict[str, 
         for name, value in environ.items()
         if name in PASSED or any(name.startswith(prefix) for prefix in prefixes)
     }
+
+
+class LiveEnvironment(Mapping[str, str]):
+    """The agent's environment, with the credential files as they are at each read."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def _current(self) -> dict[str, str]:
+        current = dict(self.environ)
+        directory = self.environ.get("UNRIP_AGENT_CREDENTIALS_DIR", "").strip()
+        if directory:
+            for name, file in CREDENTIAL_FILES.items():
+                path = Path(directory, file)
+                if path.is_file():
+                    current[name] = path.read_text().strip()
+        return current
+
+    def __getitem__(self, name: str) -> str:
+        return self._current()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._current())
+
+    def __len__(self) -> int:
+        return len(self._current())
 
 
 @dataclass
@@ -224,6 +269,26 @@ class Agent:
         return EXIT_OK
 
 
+def use_token(agent: Agent, token: str) -> None:
+    """The Forgejo token as it is now, for the API and for git. New credentials mean a new
+    Forgejo or a recovery (docs/disaster-recovery.md): every commit may be tried again, so
+    main's head is rebuilt into a registry that may have lost it."""
+    if agent.git.token and token != agent.git.token:
+        agent.tried.clear()
+    headers = agent.forgejo.client.headers
+    if token:
+        headers["Authorization"] = f"token {token}"
+    else:
+        headers.pop("Authorization", None)
+    agent.git.token = token
+
+
+def beat(path: Path | None) -> None:
+    """Show the agent is alive: a hung build or deploy stops the beat and the pod restarts."""
+    if path is not None:
+        path.touch()
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="agent.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -234,6 +299,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between polls")
     parser.add_argument("--timeout", type=float, default=480.0, help="deploy.py --timeout")
     parser.add_argument("--once", action="store_true", help="one poll, then exit")
+    parser.add_argument(
+        "--heartbeat",
+        type=Path,
+        help="a file touched before and after every poll (the pod's liveness probe reads it)",
+    )
     return parser.parse_args(argv)
 
 
@@ -244,21 +314,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"error: --repository {args.repository!r}: expected owner/name")
         return EXIT_USAGE
     base = args.forgejo.rstrip("/")
-    token = os.environ.get("UNRIP_AGENT_FORGEJO_TOKEN", "").strip()
-    headers = {"Authorization": f"token {token}"} if token else {}
-    with httpx.Client(base_url=base, headers=headers, timeout=30.0) as client:
+    environ = LiveEnvironment(os.environ)
+    with httpx.Client(base_url=base, timeout=30.0) as client:
         agent = Agent(
             forgejo=Forgejo(client, owner, repo),
-            git=Git(f"{base}/{owner}/{repo}.git", token, os.environ.get("UNRIP_GIT", "git")),
-            build=script_builder(os.environ),
-            deploy=script_deployer(os.environ, args.overlay, args.timeout),
+            git=Git(f"{base}/{owner}/{repo}.git", "", os.environ.get("UNRIP_GIT", "git")),
+            build=script_builder(environ),
+            deploy=script_deployer(environ, args.overlay, args.timeout),
         )
         while True:
+            beat(args.heartbeat)
+            use_token(agent, environ.get("UNRIP_AGENT_FORGEJO_TOKEN", "").strip())
             try:
                 code = agent.tick()
             except AgentError as error:
                 say(f"error: {error}")
                 code = EXIT_USAGE
+            beat(args.heartbeat)
             if args.once:
                 return code
             time.sleep(args.interval)

@@ -18,8 +18,7 @@ class Timeouts:
     api_ready_s: float = 300
     platform_ready_s: float = 600  # Forgejo answering after the cluster stack
     runner_online_s: float = 300
-    run_appears_s: float = 180  # a pushed commit's workflow run showing up
-    workflow_s: float = 1800  # test + build + deploy
+    workflow_s: float = 1800  # the deploy agent: poll, build, deploy, roll out
     rollout_s: float = 600
     poll_s: float = 10
 

@@ -36,7 +36,7 @@ class Scenario:
     recovered: str
     lost: str
     rebuild_servers: bool  # apply changed user data (new volume id, recovered token)
-    forget_fingerprints: bool  # Forgejo's Actions secrets are gone: write them all again
+    forget_fingerprints: bool  # Forgejo's tokens are gone: give the deploy agent new ones
     recover_token: bool
 
 
@@ -57,7 +57,7 @@ SCENARIOS: Final = {
             "volume-lost",
             "the data volume is gone; the Pulumi state survives",
             "the infrastructure, the platform, Forgejo set up again, this checkout's HEAD "
-            "pushed, the image rebuilt by the pipeline, the apps redeployed",
+            "pushed, the image rebuilt by the deploy agent, the apps redeployed",
             "all cluster data: Redpanda's topics (the executor ledger and every event), Forgejo's "
             "other repositories, issues, CI history and images; k3s secrets not in git",
             rebuild_servers=True,
@@ -67,8 +67,8 @@ SCENARIOS: Final = {
         Scenario(
             "forgejo-lost",
             "Forgejo's data is gone (its volume claim deleted or corrupt); the rest is fine",
-            "Forgejo itself (the cluster stack recreates it), its organisation, repository, "
-            "Actions secrets and registry token; this checkout's HEAD; a rebuilt image",
+            "Forgejo itself (the cluster stack recreates it), its organisation, repository and "
+            "the deploy agent's tokens; this checkout's HEAD; a rebuilt image",
             "whatever existed only in Forgejo: other branches and repositories, issues, CI "
             "history, older images (running pods keep their cached image)",
             rebuild_servers=False,

@@ -1,32 +1,26 @@
-"""What the operator fills in: one YAML file per secret group, each key validated.
+"""The platform's secret files: one YAML file per secret group, each key validated.
 
 The templates in `secrets-templates/` document every key; the operator's copies live in the
 gitignored `.secrets/`. Validation messages name the file and key and say what is wrong,
 never what the value is: secrets are `SecretStr`, and no validator here formats a value into
-its message.
+its message. Each venue declares its own files in its plug-in (`unrip.venues.secrets`);
+`venue_secrets` turns those into groups beside these.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import ipaddress
-import json
 import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import base58
-from nacl.exceptions import CryptoError
-from nacl.signing import SigningKey
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from unrip.venues.near_intents.assets import is_account_id
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from unrip.venues.secrets import SecretFile, SecretFileModel
 from unrip_platform.hetzner.ssh_keys import InvalidSshKeyError, parse_ssh_public_key
 
 _HCLOUD_TOKEN = re.compile(r"^[A-Za-z0-9]{64}$")
-_JWT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _BACKEND_SCHEMES: Final = ("file://", "s3://", "gs://", "azblob://", "https://")
 # Hetzner stack keys set from other files (ssh.yaml, operator.yaml) or by the bootstrap itself
 # (protection and rebuilds: `invoke destroy` and `invoke dr` decide those).
@@ -40,20 +34,14 @@ def is_placeholder(value: object) -> bool:
     return isinstance(value, str) and value.startswith("<") and value.endswith(">")
 
 
-class _Group(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Group(SecretFileModel):
+    """The platform's files follow a venue's rules: unknown keys are errors, nothing changes."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_placeholders(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        left = [key for key, value in data.items() if _has_placeholder(value)]
-        if left:
-            raise ValueError(
-                "not filled in yet (still the template's <placeholder>): " + ", ".join(left)
-            )
-        return data
+
+def placeholder_keys(data: dict[str, Any]) -> list[str]:
+    """The keys of a file still holding a template's `<placeholder>` (checked for every file,
+    the platform's and each venue's, before its model sees it)."""
+    return [key for key, value in data.items() if _has_placeholder(value)]
 
 
 def _has_placeholder(value: object) -> bool:
@@ -205,65 +193,6 @@ class OperatorSecrets(_Group):
         return [str(cidr).strip() for cidr in cidrs]
 
 
-class NearRelaySecrets(_Group):
-    """The NEAR Intents solver relay's partner JWT (the ingest's live feed)."""
-
-    jwt: SecretStr
-
-    @field_validator("jwt")
-    @classmethod
-    def _jwt_shape(cls, value: SecretStr) -> SecretStr:
-        text = value.get_secret_value().strip()
-        if text.lower().startswith("bearer "):
-            raise ValueError("paste the token without the 'Bearer ' prefix")
-        if not _JWT.match(text):
-            raise ValueError("must be a JWT: three base64url parts separated by dots")
-        header = text.split(".", 1)[0]
-        try:
-            decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
-        except (binascii.Error, ValueError):
-            decoded = None
-        if not isinstance(decoded, dict):
-            raise ValueError("must be a JWT: its first part does not decode to a JSON header")
-        return SecretStr(text)
-
-
-class VenueKeySecrets(_Group):
-    """The solver's NEAR account and signing key (only to answer quotes on the live venue)."""
-
-    solver_account_id: str
-    signing_key: SecretStr
-
-    @field_validator("solver_account_id")
-    @classmethod
-    def _account_id(cls, value: str) -> str:
-        if not is_account_id(value):
-            raise ValueError("not a NEAR account id (e.g. solver.near)")
-        return value
-
-    @field_validator("signing_key")
-    @classmethod
-    def _ed25519_key(cls, value: SecretStr) -> SecretStr:
-        text = value.get_secret_value().strip()
-        prefix, _, body = text.partition(":")
-        if prefix != "ed25519" or not body:
-            raise ValueError("must be 'ed25519:<base58>' as in a NEAR key file")
-        try:
-            raw = base58.b58decode(body)
-        except ValueError:
-            raise ValueError("the part after 'ed25519:' is not base58") from None
-        if len(raw) not in (32, 64):
-            raise ValueError("must decode to a 32-byte seed or a 64-byte secret key")
-        if len(raw) == 64:
-            try:
-                public = bytes(SigningKey(raw[:32]).verify_key)
-            except CryptoError:
-                raise ValueError("not a valid ed25519 secret key") from None
-            if public != raw[32:]:
-                raise ValueError("its public half does not match its seed")
-        return SecretStr(text)
-
-
 class ArchiveStorageSecrets(_Group):
     """The event archive's object storage (the archiver's bucket and S3 credentials)."""
 
@@ -294,20 +223,22 @@ class SecretGroup:
 
     key: str
     filename: str
-    model: type[_Group]
+    model: type[BaseModel]
     required: bool
     purpose: str
+    # A venue's file: the plug-in's declaration (template, Secret and keys). None: the
+    # platform's own files, whose templates are in secrets-templates/.
+    declaration: SecretFile | None = None
 
 
-GROUPS: Final = (
+# The platform's own files; each registered venue adds its declared files (venue_secrets).
+PLATFORM_GROUPS: Final = (
     SecretGroup(
         "pulumi", "pulumi-state.yaml", PulumiStateSecrets, True, "Pulumi state and encryption"
     ),
     SecretGroup("hetzner", "hetzner.yaml", HetznerSecrets, True, "Hetzner Cloud API token"),
     SecretGroup("ssh", "ssh.yaml", SshSecrets, True, "SSH keys for the nodes"),
     SecretGroup("operator", "operator.yaml", OperatorSecrets, True, "operator addresses"),
-    SecretGroup("near_relay", "near-relay.yaml", NearRelaySecrets, True, "NEAR relay JWT"),
-    SecretGroup("venue_keys", "venue-keys.yaml", VenueKeySecrets, False, "NEAR solver keys"),
     SecretGroup(
         "archive_storage",
         "archive-storage.yaml",

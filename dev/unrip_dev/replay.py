@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import heapq
 import time
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -112,6 +113,21 @@ async def _topic_sizes(bootstrap_servers: str, topics: Sequence[str]) -> dict[st
         await consumer.stop()
 
 
+def bus_order(records: Sequence[ArchivedRecord]) -> Iterator[ArchivedRecord]:
+    """``records`` with each partition in offset order, partitions interleaved by event time.
+
+    Event time is not monotonic within a partition: the executor stamps a result when its
+    outcome is known but publishes results in its commit order, and dead letters carry the
+    time of the event they quarantine. Publishing in event-time order would therefore
+    reorder a partition, and a restore must give back the lost partitions record for record.
+    """
+    partitions: dict[tuple[str, int], list[ArchivedRecord]] = defaultdict(list)
+    for record in records:
+        partitions[(record.topic, record.partition)].append(record)
+    runs = [sorted(run, key=lambda r: r.offset) for _, run in sorted(partitions.items())]
+    return heapq.merge(*runs, key=lambda r: r.at)
+
+
 async def publish(
     records: Sequence[ArchivedRecord],
     bootstrap_servers: str,
@@ -121,7 +137,8 @@ async def publish(
     speed: float = 1.0,
     allow_non_empty: bool = False,
 ) -> dict[str, Any]:
-    """Publish ``records`` into ``prefix + topic``, same partition, key, headers and bytes."""
+    """Publish ``records`` into ``prefix + topic``, same partition, key, headers and bytes,
+    each partition in its original offset order (``bus_order``)."""
     topics = sorted({r.topic for r in records})
     targets = [dataclasses.replace(spec(t), name=prefix + t) for t in topics]
     report = await ensure_topics(bootstrap_servers, targets)
@@ -145,7 +162,7 @@ async def publish(
     started = time.monotonic()
     try:
         futures: list[asyncio.Future[RecordMetadata]] = []
-        for record in records:
+        for record in bus_order(records):
             await pacer.wait(record.at)
             futures.append(
                 await producer.send(

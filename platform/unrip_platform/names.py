@@ -55,35 +55,54 @@ KUBERNETES_MINOR: Final = K3S_VERSION[1:].rsplit(".", 1)[0]  # "1.36"
 # from the operator's workstation (`kubectl port-forward svc/forgejo-http 30300:3000`).
 FORGEJO_LOOPBACK_HOST: Final = f"127.0.0.1:{FORGEJO_REGISTRY_NODEPORT}"
 FORGEJO_ROOT_URL: Final = f"http://{FORGEJO_LOOPBACK_HOST}/"
-# `runs-on:` of every workflow: jobs run in the runner pod (host mode) beside rootless BuildKit.
+# `runs-on:` of every workflow: jobs run in the runner pod (host mode), one job per fresh home.
 FORGEJO_RUNNER_LABEL: Final = "unrip-host"
-# The deploy workflow's identity: bound to the apps namespace only; the bootstrap copies the
-# token from this Secret into a Forgejo Actions secret.
-DEPLOYER_SERVICE_ACCOUNT: Final = "deployer"
-DEPLOYER_TOKEN_SECRET: Final = "deployer-token"  # noqa: S105 (a name)
+# The rollout's one identity (issue 14, docs/decisions.md "Rollout stays in main's hands"): the
+# pull-based deploy agent runs in its own namespace under its own ServiceAccount, bound to the
+# least-privilege `deployer` Role in apps. No workflow holds a cluster credential.
+NAMESPACE_DEPLOY: Final = "deploy"
+DEPLOY_AGENT: Final = "deploy-agent"  # its Deployment and ServiceAccount
+DEPLOYER_ROLE: Final = "deployer"  # the Role (and its RoleBinding) in NAMESPACE_APPS
+# The agent's credentials, written by the bootstrap's Forgejo step (values never in git or Pulumi):
+# a read-only repository token for Forgejo, and the registry push credential.
+DEPLOY_AGENT_SECRET: Final = "deploy-agent-credentials"  # noqa: S105 (a name)
+DEPLOY_AGENT_SECRET_FORGEJO_TOKEN: Final = "forgejo-token"  # noqa: S105 (a key name)
+DEPLOY_AGENT_SECRET_REGISTRY_USER: Final = "registry-user"  # noqa: S105 (a key name)
+DEPLOY_AGENT_SECRET_REGISTRY_PASSWORD: Final = "registry-password"  # noqa: S105 (a key name)
+# Rootless BuildKit as a service of its own (platform namespace); only the agent reaches it.
+BUILDKIT_SERVICE: Final = "buildkitd"
+BUILDKIT_PORT: Final = 1234
+BUILDKIT_IN_CLUSTER: Final = (
+    f"tcp://{BUILDKIT_SERVICE}.{NAMESPACE_PLATFORM}.svc.cluster.local:{BUILDKIT_PORT}"
+)
 
 # --- delivery (issue 6) <-> bootstrap (issue 7) -------------------------------------------------
-# Forgejo Actions secrets of the unrip repository: the bootstrap creates them, the workflows
-# read them. Values never enter git.
-ACTIONS_SECRET_DEPLOYER_TOKEN: Final = "UNRIP_DEPLOYER_TOKEN"  # noqa: S105 (a name)
-ACTIONS_SECRET_DEPLOYER_CA: Final = "UNRIP_DEPLOYER_CA_CRT"  # noqa: S105 (a name)
-ACTIONS_SECRET_REGISTRY_USER: Final = "UNRIP_REGISTRY_USER"  # noqa: S105 (a name)
-ACTIONS_SECRET_REGISTRY_PASSWORD: Final = "UNRIP_REGISTRY_PASSWORD"  # noqa: S105 (a name)
-# The API server as seen from the runner pod (in-cluster).
+# Forgejo Actions secrets that older bootstraps created for the deploy workflow. No workflow
+# may hold them any more (any branch could read them): the bootstrap deletes them when found.
+RETIRED_ACTIONS_SECRETS: Final = (
+    "UNRIP_DEPLOYER_TOKEN",
+    "UNRIP_DEPLOYER_CA_CRT",
+    "UNRIP_REGISTRY_USER",
+    "UNRIP_REGISTRY_PASSWORD",
+)
+# The API server as seen from a pod (in-cluster).
 KUBE_API_IN_CLUSTER: Final = "https://kubernetes.default.svc"
 # Overlays under manifests/overlays/.
 OVERLAY_PRODUCTION: Final = "hetzner-single-node"
 OVERLAY_LOCAL: Final = "local"
 # Production with live execution on NEAR Intents (operator-applied: the executor reads the key).
 OVERLAY_PRODUCTION_LIVE: Final = "hetzner-single-node-live"
-# The deploy script both the workflow and the bootstrap's direct apply run:
+# The deploy script both the deploy agent and the bootstrap's direct apply run:
 #   python ci/deploy.py --image <registry/repo@sha256:...> --overlay <name> [--timeout S]
 # (kubeconfig from KUBECONFIG, or the deployer token/CA/server from the environment).
 DEPLOY_SCRIPT: Final = "ci/deploy.py"
 
 # --- delivery (issue 6): what manifests/ and the other layers agree on -------------------------
 # Kubernetes Secrets in the apps namespace that the manifests reference by name and key only;
-# the bootstrap creates them from the operator's secrets (values never enter git).
+# the bootstrap creates them from the operator's secrets (values never enter git). A venue's
+# Secret and keys are declared by the venue (unrip.venues.near_intents.secrets for these): the
+# constants here are what the cluster's policies and the manifest tests read, and a test keeps
+# them equal to the declaration.
 APPS_SECRET_NEAR_INTENTS: Final = "near-intents"  # noqa: S105 (a name)
 APPS_SECRET_NEAR_INTENTS_JWT_KEY: Final = "jwt"  # noqa: S105 (a key name)
 # The reactor's and executor's shared command MAC key (UNRIP_COMMAND_SIGNING_KEY; issue 14):
@@ -105,7 +124,22 @@ APPS_UID: Final = 10001
 
 # --- bootstrap (issue 7) ------------------------------------------------------------------------
 # Further keys of APPS_SECRET_NEAR_INTENTS, written by the bootstrap only when the operator
-# supplies venue keys (secrets-templates/venue-keys.yaml): a manifest that runs the live venue
+# supplies venue keys (venue-keys.yaml, declared by the venue): a manifest that runs the live venue
 # maps them to UNRIP_NEAR_INTENTS_SOLVER_ACCOUNT_ID and UNRIP_NEAR_INTENTS_SIGNING_KEY.
 APPS_SECRET_NEAR_INTENTS_SOLVER_ACCOUNT_KEY: Final = "solver_account_id"  # noqa: S105 (a key)
 APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY: Final = "signing_key"  # noqa: S105 (a key name)
+
+# --- bus authentication (issue 14) -------------------------------------------------------------
+# Each Kafka client's own SCRAM credential, one Secret per service in the apps namespace (the
+# cluster project generates and writes them; unrip_platform.cluster.bus_access): the
+# manifests map its two keys to UNRIP_KAFKA_SASL_USERNAME and UNRIP_KAFKA_SASL_PASSWORD.
+BUS_SECRET_PREFIX: Final = "bus-"  # noqa: S105 (a name prefix: bus-reactor, bus-executor, ...)
+BUS_SECRET_USERNAME_KEY: Final = "username"  # noqa: S105 (a key name)
+BUS_SECRET_PASSWORD_KEY: Final = "password"  # noqa: S105 (a key name)
+# The one SASL mechanism the brokers' users are created with and the clients use.
+BUS_SASL_MECHANISM: Final = "SCRAM-SHA-256"
+
+
+def bus_secret(service: str) -> str:
+    """The Secret holding ``service``'s bus credential (``bus-<service>``)."""
+    return f"{BUS_SECRET_PREFIX}{service}"

@@ -15,18 +15,24 @@ import yaml
 from unrip_platform import names
 
 from tests.bootstrap.conftest import STEPS, Workstation, write_secrets
-from tests.bootstrap.world import ENDPOINT, HOST_KEY_LINE, IMAGE_PREFIX, World, fake_clients
+from tests.bootstrap.world import (
+    AGENT_TOKEN,
+    ENDPOINT,
+    HOST_KEY_LINE,
+    IMAGE_PREFIX,
+    REGISTRY_TOKEN,
+    World,
+    fake_clients,
+)
 
 pytestmark = pytest.mark.platform
 
-ACTIONS_SECRETS = sorted(
-    [
-        names.ACTIONS_SECRET_DEPLOYER_TOKEN,
-        names.ACTIONS_SECRET_DEPLOYER_CA,
-        names.ACTIONS_SECRET_REGISTRY_USER,
-        names.ACTIONS_SECRET_REGISTRY_PASSWORD,
-    ]
-)
+AGENT_SECRET = ("secret", names.NAMESPACE_DEPLOY, names.DEPLOY_AGENT_SECRET)
+
+
+def agent_credentials(world: World) -> dict[str, str]:
+    data = world.objects[AGENT_SECRET]["data"]
+    return {key: base64.b64decode(value).decode() for key, value in data.items()}
 
 
 def outcomes(printed: str) -> dict[str, str]:
@@ -54,9 +60,9 @@ def test_a_clean_run_brings_up_everything_step_by_step_with_timings(station: Wor
     assert world.node_ready and world.platform_up
     assert world.forgejo["org"]["visibility"] == "public"
     assert world.forgejo["repo"]["private"] is True
-    assert sorted(world.forgejo["secrets"]) == ACTIONS_SECRETS
-    assert world.forgejo["secrets"][names.ACTIONS_SECRET_REGISTRY_USER] == "unrip-admin"
+    assert world.forgejo["secrets"] == {}  # no workflow holds any credential
     assert world.forgejo["branch"] == station.git.head()
+    assert "delivered by the deploy agent" in printed
     assert world.snapshot()["apps_images"] == [IMAGE_PREFIX]
     venue = world.objects[("secret", names.NAMESPACE_APPS, names.APPS_SECRET_NEAR_INTENTS)]
     assert set(venue["data"]) == {
@@ -172,10 +178,10 @@ FAILURES: dict[str, tuple[Callable[[Workstation], None], Callable[[Workstation],
     "kubeconfig": (_fail("kube.readyz", 10_000), _fix),
     "cluster": (_fail("cluster.up"), _fix),
     "app-secrets": (_fail("kube.apply"), _fix),
-    "forgejo": (_fail("forgejo.PUT"), _fix),
+    "forgejo": (_fail("forgejo.POST"), _fix),
     "push": (_fail("git.push"), _fix),
-    # A failed pipeline is fixed by a new commit; the rerun pushes and delivers it.
-    "deliver": (_fail("workflow"), _new_commit),
+    # A commit the agent failed to build is fixed by a new one; the rerun pushes, it delivers.
+    "deliver": (_fail("agent"), _new_commit),
     "verify": (_crash_a_pod, _fix),
 }
 
@@ -317,36 +323,92 @@ def test_a_rebuilt_server_has_its_new_host_key_pinned(converged: Workstation) ->
     assert known_hosts.read_text().strip() == converged.world.presented_host_key
 
 
-def test_the_deployer_token_is_awaited_until_kubernetes_fills_it_in(station: Workstation) -> None:
-    station.world.deployer_token_delay = 3
-
-    assert station.bootstrap() == 0
-
-    printed = station.printed()
-    assert "wait for Kubernetes to fill in apps/deployer-token, then store it" in printed
-    assert "waiting for the deployer token in apps/deployer-token" in printed
-    assert len(station.world.forgejo["secrets"]) == 4
-
-
-def test_without_a_runner_the_first_delivery_fails_until_an_image_or_runner_exists(
+def test_the_agent_gets_a_read_only_repository_token_and_the_push_token_as_its_secret(
     station: Workstation,
 ) -> None:
-    station.world.runner_registered = False
+    assert station.bootstrap() == 0
+
+    tokens = {t["name"]: t["scopes"] for t in station.world.forgejo["tokens"].values()}
+    assert tokens == {
+        "unrip-deploy-agent": ["read:repository"],
+        "unrip-deploy-agent-registry": ["write:package"],
+    }
+    assert agent_credentials(station.world) == {
+        names.DEPLOY_AGENT_SECRET_FORGEJO_TOKEN: AGENT_TOKEN,
+        names.DEPLOY_AGENT_SECRET_REGISTRY_USER: "unrip-admin",
+        names.DEPLOY_AGENT_SECRET_REGISTRY_PASSWORD: REGISTRY_TOKEN,
+    }
+    # The tokens reached Kubernetes through kubectl's stdin only, and were never printed.
+    assert AGENT_TOKEN not in station.everything_written()
+
+
+def test_an_upgrade_deletes_the_workflow_credentials_any_branch_could_read(
+    converged: Workstation,
+) -> None:
+    forgejo = converged.world.forgejo
+    forgejo["secrets"] = {name: "old" for name in names.RETIRED_ACTIONS_SECRETS}
+    forgejo["tokens"][99] = {"name": "unrip-ci-registry", "scopes": ["write:package"]}
+
+    assert converged.bootstrap() == 0
+
+    assert forgejo["secrets"] == {}
+    assert [t["name"] for t in forgejo["tokens"].values()] == [
+        "unrip-deploy-agent",
+        "unrip-deploy-agent-registry",
+    ]
+    printed = converged.printed()
+    assert "delete Actions secret UNRIP_DEPLOYER_TOKEN (every branch could read it)" in printed
+    assert "revoked access token unrip-ci-registry" in printed
+
+
+def test_a_lost_agent_secret_gets_new_tokens_and_the_old_ones_revoked(
+    converged: Workstation,
+) -> None:
+    del converged.world.objects[AGENT_SECRET]
+
+    assert converged.bootstrap() == 0
+
+    assert len(converged.world.forgejo["tokens"]) == 2  # replaced, not added to
+    assert (
+        agent_credentials(converged.world)[names.DEPLOY_AGENT_SECRET_FORGEJO_TOKEN] == AGENT_TOKEN
+    )
+    assert outcomes(converged.printed())["forgejo"] == "done"
+
+
+def test_without_the_agent_the_first_delivery_fails_until_an_image_or_the_agent_exists(
+    station: Workstation,
+) -> None:
+    station.world.agent_pod_fails = True
 
     assert station.bootstrap() == 1
 
     printed = station.take_output()
     assert outcomes(printed)["deliver"] == "FAILED"
-    assert "no runner is online and the registry has no image yet" in printed
+    assert "the deploy agent is not running and the registry has no image yet" in printed
+    assert "kubectl -n deploy logs deploy/deploy-agent -c agent" in printed
     assert "invoke bootstrap --from deliver" in printed
 
-    station.world.runner_registered = True
+    station.world.agent_pod_fails = False
     assert station.bootstrap() == 0
-    assert "delivered by workflow run #1" in station.printed()
+    assert "delivered by the deploy agent" in station.printed()
 
 
-def test_without_a_runner_an_existing_image_is_applied_directly(station: Workstation) -> None:
-    station.world.runner_registered = False
+def test_a_commit_the_agent_fails_to_build_fails_the_delivery_with_its_log_command(
+    station: Workstation,
+) -> None:
+    station.world.arm("agent")
+
+    assert station.bootstrap() == 1
+
+    printed = station.printed()
+    assert outcomes(printed)["deliver"] == "FAILED"
+    assert "The agent tries each commit on main once" in printed
+    assert "kubectl -n deploy logs deploy/deploy-agent -c agent" in printed
+    assert station.deployer.calls == []  # no fallback to an older image behind its back
+
+
+def test_without_the_agent_an_existing_image_is_applied_directly(station: Workstation) -> None:
+    station.world.agent_pod_fails = True
     digest = "sha256:" + "ab" * 32
     station.world.forgejo["packages"] = [
         {
@@ -365,17 +427,21 @@ def test_without_a_runner_an_existing_image_is_applied_directly(station: Worksta
         },
     ]
 
-    assert station.bootstrap() == 0
+    # The apps are delivered; the verification still reports the agent that is not running.
+    assert station.bootstrap() == 1
 
+    printed = station.printed()
     assert station.deployer.calls == [
         (f"{names.IMAGE_REPOSITORY}@{digest}", names.OVERLAY_PRODUCTION)
     ]
-    assert "direct apply of unrip:0ld1mage" in station.printed()
-    assert "the first delivery falls back to a direct apply" in station.printed()
+    assert "direct apply of unrip:0ld1mage" in printed
+    assert "the deploy agent is not running (deploy/deployment/deploy-agent)" in printed
+    assert (outcomes(printed)["deliver"], outcomes(printed)["verify"]) == ("done", "FAILED")
+    assert "deploy/deployment/deploy-agent: 0/1 replicas ready" in printed
 
 
 def test_the_direct_apply_prefers_the_image_of_this_very_commit(station: Workstation) -> None:
-    station.world.runner_registered = False
+    station.world.agent_pod_fails = True
     head, older = "sha256:" + "01" * 32, "sha256:" + "02" * 32
     station.world.forgejo["packages"] = [
         {
@@ -388,7 +454,7 @@ def test_the_direct_apply_prefers_the_image_of_this_very_commit(station: Worksta
         {"id": 2, "name": "unrip", "version": "later", "created_at": "2026-02-01", "digest": older},
     ]
 
-    assert station.bootstrap() == 0
+    assert station.bootstrap() == 1  # verify: the agent is not running
 
     assert station.deployer.calls == [(f"{names.IMAGE_REPOSITORY}@{head}", "hetzner-single-node")]
 
@@ -436,7 +502,7 @@ def test_without_archive_storage_there_is_no_archive_secret(station: Workstation
 
 
 def test_a_failed_direct_apply_is_retried_by_the_rerun(station: Workstation) -> None:
-    station.world.runner_registered = False
+    station.world.agent_pod_fails = True
     digest = "sha256:" + "cd" * 32
     station.world.forgejo["packages"] = [
         {"id": 1, "name": "unrip", "version": "v1", "created_at": "2026-01-01", "digest": digest}
@@ -446,7 +512,8 @@ def test_a_failed_direct_apply_is_retried_by_the_rerun(station: Workstation) -> 
     assert station.bootstrap() == 1
     assert "rollout of apps/executor timed out; rolled back" in station.take_output()
 
-    assert station.bootstrap() == 0
+    assert station.bootstrap() == 1  # verify: the agent is not running
+    assert outcomes(station.printed())["deliver"] == "done"
     assert len(station.deployer.calls) == 1
 
 

@@ -16,6 +16,7 @@ from unrip_bootstrap.clients.git import GitCli, GitError
 from unrip_bootstrap.clients.kube import KubectlClient, KubeError
 from unrip_bootstrap.clients.process import CommandResult, SubprocessRunner, ToolMissingError
 from unrip_bootstrap.clients.ssh import OpenSshClient
+from unrip_bootstrap.steps.forgejo_setup import agent_secret_manifest
 from unrip_bootstrap.tools import TOOLS, check_tools
 from unrip_platform import names
 
@@ -71,6 +72,24 @@ def test_kubectl_applies_secrets_from_stdin_never_from_the_command_line() -> Non
     ]  # fmt: skip
     assert json.loads(call.stdin or "") == secret
     assert not any("U2VudGluZWw" in arg or "Sentinel" in arg for arg in call.argv)
+
+
+def test_the_deploy_agents_tokens_reach_kubectl_on_stdin_only() -> None:
+    runner = RecordingRunner()
+    manifest = agent_secret_manifest("read-Sentinel", "unrip-admin", "push-Sentinel")
+
+    KubectlClient(KUBECONFIG, runner).apply(manifest)
+
+    (call,) = runner.calls
+    assert not any("Sentinel" in arg or "U2VudGluZWw" in arg for arg in call.argv)
+    sent = json.loads(call.stdin or "")
+    assert (sent["metadata"]["namespace"], sent["metadata"]["name"]) == (
+        names.NAMESPACE_DEPLOY,
+        names.DEPLOY_AGENT_SECRET,
+    )
+    assert (
+        base64.b64decode(sent["data"][names.DEPLOY_AGENT_SECRET_FORGEJO_TOKEN]) == b"read-Sentinel"
+    )
 
 
 def test_kubectl_get_returns_none_for_a_missing_object_and_raises_on_other_errors() -> None:

@@ -60,15 +60,13 @@ def test_creates_a_private_repository_with_main_as_default_branch() -> None:
     }
 
 
-def test_puts_an_actions_secret_with_its_value_in_the_body_only() -> None:
-    recorder = Recorder(lambda r: httpx.Response(201))
-    client(recorder).put_actions_secret("unrip", "unrip", "UNRIP_DEPLOYER_TOKEN", "tok-VALUE")
+def test_deletes_a_retired_actions_secret_by_name() -> None:
+    recorder = Recorder(lambda r: httpx.Response(204))
+    client(recorder).delete_actions_secret("unrip", "unrip", "UNRIP_DEPLOYER_TOKEN")
 
     request = recorder.last
-    assert request.method == "PUT"
+    assert request.method == "DELETE"
     assert request.url.path == "/api/v1/repos/unrip/unrip/actions/secrets/UNRIP_DEPLOYER_TOKEN"
-    assert recorder.body() == {"data": "tok-VALUE"}
-    assert "tok-VALUE" not in str(request.url)
 
 
 def test_protects_a_branch_by_rule_name_and_edits_it_without_renaming() -> None:

@@ -52,7 +52,12 @@ def test_volume_lost_needs_a_server_rebuild_which_dr_does(converged: Workstation
     assert world.configs["hetzner/prod"]["unrip-hetzner:applyServerChanges"].value == "true"
     assert outcomes(converged.printed())["kubeconfig"] == "done"  # a new cluster CA
     assert world.forgejo["branch"] == converged.git.head()
-    assert len(world.forgejo["secrets"]) == 4
+    assert world.forgejo["secrets"] == {}
+    # The new Forgejo's tokens reach the agent: a fresh read-only one in its Secret.
+    assert [t["scopes"] for t in world.forgejo["tokens"].values()] == [
+        ["read:repository"],
+        ["write:package"],
+    ]
     assert "lost:      all cluster data" in converged.printed()
 
     converged.take_output()
@@ -67,7 +72,12 @@ def test_forgejo_lost_sets_forgejo_up_again_and_redelivers(converged: Workstatio
     assert converged.dr("forgejo-lost") == 0
 
     assert world.forgejo["org"]["visibility"] == "public"
-    assert len(world.forgejo["secrets"]) == 4
+    assert world.forgejo["secrets"] == {}
+    # The new Forgejo's tokens reach the agent: a fresh read-only one in its Secret.
+    assert [t["scopes"] for t in world.forgejo["tokens"].values()] == [
+        ["read:repository"],
+        ["write:package"],
+    ]
     assert world.forgejo["branch"] == converged.git.head()
     assert outcomes(converged.printed())["cluster"] == "done"
 

@@ -10,7 +10,7 @@ import pytest
 from unrip_bootstrap.redact import MASK, Redactor
 
 from tests.bootstrap.conftest import ALL_SECRETS, HCLOUD_TOKEN, Workstation
-from tests.bootstrap.world import ADMIN_PASSWORD, DEPLOYER_TOKEN, REGISTRY_TOKEN
+from tests.bootstrap.world import ADMIN_PASSWORD, AGENT_TOKEN, REGISTRY_TOKEN
 
 pytestmark = pytest.mark.platform
 
@@ -28,11 +28,11 @@ def test_secrets_never_reach_output_logs_or_state_even_in_failures(station: Work
     # Failures whose messages carry secrets, as real tools' errors sometimes do.
     world.arm("cluster.up", message=f"provider rejected token {HCLOUD_TOKEN}")
     assert station.bootstrap() == 1
-    world.arm("forgejo.PUT", message=f"cannot store {DEPLOYER_TOKEN}")
+    world.arm("kube.apply:deploy-agent-credentials", message=f"cannot store {AGENT_TOKEN}")
     assert station.bootstrap() == 1
     world.arm("git.push", message=f"https://unrip-admin:{ADMIN_PASSWORD}@127.0.0.1 rejected")
     assert station.bootstrap() == 1
-    world.arm("workflow")
+    world.arm("agent")
     assert station.bootstrap() == 1
     station.git.current = "a" * 40
     assert station.bootstrap() == 0
@@ -48,14 +48,17 @@ def test_secrets_never_reach_output_logs_or_state_even_in_failures(station: Work
     assert "Traceback" in log  # tracebacks carry raw exception messages: masked as well
 
 
-def test_the_registry_token_created_in_forgejo_stays_secret(converged: Workstation) -> None:
-    converged.world.forgejo["secrets"].pop("UNRIP_REGISTRY_PASSWORD")
-    converged.world.arm("forgejo.PUT", message=f"echo {REGISTRY_TOKEN}")
+def test_the_tokens_created_in_forgejo_stay_secret(converged: Workstation) -> None:
+    del converged.world.objects[("secret", "deploy", "deploy-agent-credentials")]
+    converged.world.arm(
+        "kube.apply:deploy-agent-credentials", message=f"echo {REGISTRY_TOKEN} {AGENT_TOKEN}"
+    )
 
     assert converged.bootstrap() == 1
 
-    assert REGISTRY_TOKEN not in converged.everything_written()
-    assert "echo ***" in converged.printed()
+    written = converged.everything_written()
+    assert REGISTRY_TOKEN not in written and AGENT_TOKEN not in written
+    assert "echo *** ***" in converged.printed()
 
 
 def test_redactor_masks_values_their_base64_and_the_lines_of_multiline_secrets() -> None:

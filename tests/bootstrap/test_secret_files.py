@@ -11,13 +11,16 @@ import pytest
 import yaml
 from unrip_bootstrap.redact import Redactor
 from unrip_bootstrap.secret_files import SecretsInvalidError, load_secrets
-from unrip_bootstrap.secret_groups import GROUPS
+from unrip_bootstrap.secret_groups import SecretGroup
+from unrip_bootstrap.venue_secrets import discover
 
 from tests.bootstrap.conftest import HCLOUD_TOKEN, JWT, write_secrets
 
 pytestmark = pytest.mark.platform
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "secrets-templates"
+# The platform's files and every built-in venue's (the registry, as the bootstrap sees it).
+GROUPS = discover().all
 # A key line of a template, set or commented out: `key:` or `# key:` at the top level.
 KEY_LINE = re.compile(r"^(?:# )?([a-z][a-z0-9_]*):(?:\s|$)")
 
@@ -26,18 +29,36 @@ def template_keys(text: str) -> dict[str, int]:
     return {m[1]: n for n, line in enumerate(text.splitlines()) if (m := KEY_LINE.match(line))}
 
 
+def template_of(group: SecretGroup) -> Path:
+    return TEMPLATES / group.filename if group.declaration is None else group.declaration.template
+
+
 @pytest.mark.parametrize("group", GROUPS, ids=lambda group: group.filename)
-def test_every_key_of_every_group_is_in_its_template_with_a_comment_above(group: object) -> None:
-    text = (TEMPLATES / group.filename).read_text()  # type: ignore[attr-defined]
+def test_every_key_of_every_group_is_in_its_template_with_a_comment_above(
+    group: SecretGroup,
+) -> None:
+    text = template_of(group).read_text()
     keys = template_keys(text)
     lines = text.splitlines()
 
-    assert set(keys) == set(group.model.model_fields)  # type: ignore[attr-defined]
+    assert set(keys) == set(group.model.model_fields)
     for key, line_number in keys.items():
         above = line_number - 1  # keys documented together share the comment above them
         while above >= 0 and KEY_LINE.match(lines[above]):
             above -= 1
         assert above >= 0 and lines[above].startswith("#"), f"{key} is not documented"
+
+
+@pytest.mark.parametrize(
+    "group", [g for g in GROUPS if g.declaration], ids=lambda group: group.filename
+)
+def test_secrets_templates_holds_an_unchanged_copy_of_each_builtin_venue_template(
+    group: SecretGroup,
+) -> None:
+    # The operator copies secrets-templates/*.yaml: the venue's own template is the source.
+    assert (TEMPLATES / group.filename).read_bytes() == template_of(group).read_bytes(), (
+        f"copy {template_of(group)} to secrets-templates/"
+    )
 
 
 def test_the_readme_lists_every_template() -> None:
@@ -70,7 +91,18 @@ def test_a_missing_folder_says_where_the_templates_are(tmp_path: Path) -> None:
 
 def test_venue_keys_are_optional(repo: Path) -> None:
     (repo / ".secrets" / "venue-keys.yaml").unlink()
-    assert load_secrets(repo / ".secrets", Redactor()).venue_keys is None
+    secrets = load_secrets(repo / ".secrets", Redactor())
+    assert [declared.filename for declared, _ in secrets.venue_files] == ["near-relay.yaml"]
+
+
+def test_the_relay_jwt_is_required(repo: Path) -> None:
+    (repo / ".secrets" / "near-relay.yaml").unlink()
+    with pytest.raises(SecretsInvalidError) as info:
+        load_secrets(repo / ".secrets", Redactor())
+    assert info.value.problems == [
+        f"near-relay.yaml: missing (NEAR relay JWT); copy secrets-templates/near-relay.yaml to "
+        f"{repo / '.secrets'}/ and fill it in"
+    ]
 
 
 BAD = "BadValueSentinel"

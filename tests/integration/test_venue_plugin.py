@@ -4,7 +4,6 @@ name and runs through the real ingest, reactor and executor on the broker."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,21 +15,10 @@ from unrip_dev.broker import TansuBroker, free_port
 from unrip_dev.supervisor import Supervisor
 
 from tests.integration.helpers import eventually, records, static_strategy
+from tests.throwaway_venue import install_throwaway_venue
 
-PLUGIN_SOURCE = Path(__file__).parent / "data" / "throwaway_venue"
 RAW_TOPIC = "raw.throwaway.quote"
 QUOTES = 5
-
-
-def install_plugin(site: Path) -> None:
-    """The package and its distribution metadata, as pip would lay them out in site-packages."""
-    shutil.copytree(PLUGIN_SOURCE, site / "throwaway_venue")
-    dist = site / "throwaway_venue-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: throwaway-venue\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(
-        "[unrip.venues]\nthrowaway = throwaway_venue.plugin:PLUGIN\n"
-    )
 
 
 def topic(name: str) -> TopicSpec:
@@ -41,7 +29,7 @@ async def test_a_venue_defined_outside_the_product_trades_through_the_real_servi
     broker: TansuBroker, services: Supervisor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site = tmp_path / "site"
-    install_plugin(site)
+    install_throwaway_venue(site)
     monkeypatch.syspath_prepend(str(site))
     assert registry.available()["throwaway"] == "throwaway_venue.plugin:PLUGIN"
     plugin = registry.load("throwaway")  # registers its raw schema here, to read the topic

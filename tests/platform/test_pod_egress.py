@@ -66,13 +66,13 @@ def test_only_the_api_clients_reach_the_api_server_and_only_at_its_address(
         assert grants(manifests, PUBLIC_NODE, api) == [], where
         assert grants(manifests, "198.51.100.7", api) == [], where  # no 0.0.0.0/0:6443
         allowed = {grant.policy for grant in grants(manifests, SERVER, api)}
-        # The reactor (and in live mode the executor) reads the strategy ConfigMap, the runner
-        # deploys, Prometheus discovers its targets and kube-state-metrics watches objects:
-        # nobody else talks to the API.
+        # The reactor (and in live mode the executor) reads the strategy ConfigMap, the deploy
+        # agent deploys, Prometheus discovers its targets and kube-state-metrics watches
+        # objects: nobody else talks to the API, the CI runner least of all.
         assert allowed <= {
             "reactor-kube-api",
             "executor-kube-api",  # live mode: the kill switch reads the strategy ConfigMap
-            "forgejo-runner",
+            "deploy-agent",
             "prometheus",
             "kube-state-metrics",
         }, where

@@ -3,7 +3,9 @@
 A venue lives in one folder (``unrip/venues/<name>/`` for the built-in ones, any importable
 package for others) whose ``plugin`` module defines ``PLUGIN``. The ingest hosts its streams
 by name, the executor builds its execution adapter through ``execution``, and decoders learn
-its raw schemas from ``schemas``; ``unrip.venues.registry`` finds plug-ins by name.
+its raw schemas from ``schemas``, and the workstation bootstrap validates and writes the
+operator's secret files it declares in ``secrets``; ``unrip.venues.registry`` finds plug-ins
+by name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pydantic_settings import BaseSettings
 
 from unrip.contracts.envelope import Payload
 from unrip.venues.base import Venue
+from unrip.venues.secrets import SecretFile
 from unrip.venues.sources import Stream
 
 
@@ -34,6 +37,8 @@ class VenuePlugin:
     schemas: tuple[type[Payload], ...] = ()
     # Settings classes whose environment variables configure the venue (docs, manifest checks).
     settings: tuple[type[BaseSettings], ...] = ()
+    # The operator's secret files for this venue and the Secret keys they fill (the bootstrap).
+    secrets: tuple[SecretFile, ...] = ()
 
     def stream(self, name: str | None = None) -> Stream:
         """The named stream, or the venue's only one; ``VenueConfigError`` names the choices."""

@@ -1,8 +1,8 @@
 """Forgejo's REST API (and its container registry's read side) with httpx, as the admin.
 
 Only the calls the bootstrap needs: the organisation, the repository, main's branch protection,
-Actions secrets, an access token for the registry, runners, workflow runs, packages and a
-manifest digest.
+Actions secrets (to delete retired ones), the deploy agent's access tokens, runners, workflow
+runs, packages and a manifest digest.
 """
 
 from __future__ import annotations
@@ -183,11 +183,10 @@ class ForgejoClient:
         )
         return {str(item["name"]).upper() for item in data or []}
 
-    def put_actions_secret(self, owner: str, repo: str, name: str, value: str) -> None:
+    def delete_actions_secret(self, owner: str, repo: str, name: str) -> None:
         self._request(
-            "PUT",
+            "DELETE",
             self._api(f"repos/{quote(owner)}/{quote(repo)}/actions/secrets/{quote(name)}"),
-            json={"data": value},
         )
 
     def list_runs(self, owner: str, repo: str, head_sha: str) -> list[dict[str, Any]]:

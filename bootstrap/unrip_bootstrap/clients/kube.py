@@ -194,8 +194,14 @@ def _await_port(process: subprocess.Popen[str], port: int, timeout_s: float = 30
     line = first_line[0] if first_line else ""
     if "Forwarding from" in line and _port_open(port):
         return
+    # Its stdout closing is not its exit: wait for it, or its stderr (the reason) is lost.
     process.terminate()
-    error = process.stderr.read() if process.stderr and process.poll() is not None else ""
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    error = process.stderr.read() if process.stderr else ""
     raise KubeError(
         f"kubectl port-forward did not start within {timeout_s:.0f} s: {(line + error).strip()}"
     )

@@ -1,8 +1,11 @@
-"""The apps' Kubernetes Secrets: the NEAR relay JWT and solver keys and the archive's object
-storage from `.secrets/`, and the reactor's and executor's command MAC key, generated here.
+"""The apps' Kubernetes Secrets: each venue's and the archive's object storage from `.secrets/`,
+and the reactor's and executor's command MAC key, generated here.
 
-Created server-side with kubectl, the data on stdin; compared with what is in the cluster
-so an unchanged secret is not applied again. Names and keys: `unrip_platform.names`.
+A venue's Secrets come from the files its plug-in declares (`VenuePlugin.secrets`: Secret name
+and key per field, e.g. NEAR's `near-intents` with `jwt` and the optional solver keys), so a
+new venue needs no edit here. Created server-side with kubectl, the data on stdin; compared
+with what is in the cluster so an unchanged secret is not applied again. The platform's
+names and keys: `unrip_platform.names`.
 
 The command key (`command-signing`) comes from no operator file: a random 32-byte key is
 written when the Secret is missing or its key too short, and never replaced otherwise (a
@@ -35,18 +38,20 @@ def _secret(name: str, values: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def venue_secret_values(secrets: Secrets) -> dict[str, dict[str, str]]:
+    """Secret name -> key -> value from the venues' files the operator supplied: Secrets in
+    the order first declared, keys in declaration order (NEAR: `near-intents` with `jwt`, then
+    `solver_account_id` and `signing_key` when venue-keys.yaml is there). A Secret none of
+    whose files was supplied is not written."""
+    values: dict[str, dict[str, str]] = {}
+    for declared, model in secrets.venue_files:
+        values.setdefault(declared.secret, {}).update(declared.secret_data(model))
+    return values
+
+
 def app_secret_manifests(secrets: Secrets) -> list[dict[str, Any]]:
-    """Secret `near-intents`: the relay JWT the ingest reads, plus the solver's account and
-    signing key when the operator supplied venue keys (for a live executor)."""
-    values = {names.APPS_SECRET_NEAR_INTENTS_JWT_KEY: secrets.near_relay.jwt.get_secret_value()}
-    if secrets.venue_keys is not None:
-        values[names.APPS_SECRET_NEAR_INTENTS_SOLVER_ACCOUNT_KEY] = (
-            secrets.venue_keys.solver_account_id
-        )
-        values[names.APPS_SECRET_NEAR_INTENTS_SIGNING_KEY_KEY] = (
-            secrets.venue_keys.signing_key.get_secret_value()
-        )
-    manifests = [_secret(names.APPS_SECRET_NEAR_INTENTS, values)]
+    """Each venue's Secrets, then `archive-storage` when the operator supplied it."""
+    manifests = [_secret(name, data) for name, data in venue_secret_values(secrets).items()]
     archive = secrets.archive_storage
     if archive is not None:
         # Secret `archive-storage`: the archiver's bucket and credentials (docs/archive.md).
@@ -78,7 +83,7 @@ def command_key_usable(live: dict[str, Any] | None) -> bool:
 
 class AppSecretsStep:
     name = "app-secrets"
-    title = "the apps' Secrets near-intents, command-signing and archive-storage"
+    title = "the apps' Secrets: each venue's, command-signing and archive-storage"
 
     def _outdated(self, ctx: StepContext) -> list[dict[str, Any]]:
         kube = ctx.kube()

@@ -1,13 +1,16 @@
-"""The first delivery: the pushed commit's workflow deploys it, or, while no runner is online,
-a direct apply of the newest image in Forgejo's registry with the delivery's deploy script.
+"""The first delivery: the deploy agent in the cluster builds the pushed head of main and deploys
+it, or, while the agent is not running, a direct apply of the newest image in Forgejo's registry
+with the same deploy script.
 
-A direct apply needs an image: on the very first bootstrap there is none until the workflow
-has built one, so without a runner this step fails and says what to check.
+The agent tags each image with its commit, so "delivered" means: the registry has an image of
+this commit, and every app runs exactly that digest, rolled out. A direct apply needs an image:
+on the very first bootstrap there is none until the agent has built one, so without the agent
+this step fails and says what to check.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from unrip_platform import names
 
@@ -15,12 +18,12 @@ from unrip_bootstrap.clients.forgejo import ForgejoClient, ForgejoError
 from unrip_bootstrap.clock import NotReadyError, WaitTimeoutError
 from unrip_bootstrap.context import StepContext
 from unrip_bootstrap.steps.base import Check, StepFailedError
-from unrip_bootstrap.steps.forgejo_setup import runner_online
-from unrip_bootstrap.steps.workloads import workloads
+from unrip_bootstrap.steps.workloads import workload_state, workloads
 
 ORG, REPO = names.FORGEJO_ORG, names.FORGEJO_REPO
 IMAGE_NAME: Final = names.IMAGE_REPOSITORY.rsplit("/", 1)[1]
-TERMINAL: Final = frozenset({"success", "failure", "cancelled", "skipped"})
+AGENT: Final = f"{names.NAMESPACE_DEPLOY}/deployment/{names.DEPLOY_AGENT}"
+AGENT_LOGS: Final = f"kubectl -n {names.NAMESPACE_DEPLOY} logs deploy/{names.DEPLOY_AGENT} -c agent"
 
 
 def apps_rolled_out(ctx: StepContext) -> Check:
@@ -46,11 +49,29 @@ def wait_for_rollouts(ctx: StepContext) -> None:
         )
 
 
-def latest_run(forgejo: ForgejoClient, head: str) -> dict[str, Any]:
-    runs = forgejo.list_runs(ORG, REPO, head)
-    if not runs:
-        raise NotReadyError(f"no workflow run for {head[:12]} yet")
-    return runs[0]
+def agent_running(ctx: StepContext) -> bool:
+    """Whether the deploy agent's pod is up (it is not until its credentials Secret exists)."""
+    live = ctx.kube().get("deployment", names.NAMESPACE_DEPLOY, names.DEPLOY_AGENT)
+    return live is not None and workload_state("deployment", live).ready
+
+
+def delivered(ctx: StepContext, forgejo: ForgejoClient, head: str) -> str:
+    """The digest the agent built from ``head`` once every app runs it, rolled out."""
+    try:
+        digest = forgejo.manifest_digest(ORG, IMAGE_NAME, head)
+    except ForgejoError as exc:
+        if exc.status != 404:
+            raise
+        raise NotReadyError(f"the deploy agent has not built {head[:12]} yet") from None
+    image = f"{names.IMAGE_REPOSITORY}@{digest}"
+    found = workloads(ctx.kube(), names.NAMESPACE_APPS)
+    behind = [w.ref for w in found if set(w.images) != {image}]
+    if not found or behind:
+        raise NotReadyError(f"built {digest[:19]}; not deployed yet: {', '.join(behind) or 'apps'}")
+    not_ready = [f"{w.ref}: {w.reason}" for w in found if not w.ready]
+    if not_ready:
+        raise NotReadyError("rolling out: " + "; ".join(not_ready))
+    return digest
 
 
 def _image_to_apply(forgejo: ForgejoClient, head: str) -> tuple[str, str]:
@@ -64,16 +85,16 @@ def _image_to_apply(forgejo: ForgejoClient, head: str) -> tuple[str, str]:
     tag = forgejo.latest_container_tag(ORG, IMAGE_NAME)
     if tag is None:
         raise StepFailedError(
-            "no runner is online and the registry has no image yet, so there is nothing to "
-            f"deploy. Check the runner (kubectl -n {names.NAMESPACE_PLATFORM} get pods; its "
-            "logs), then rerun `invoke bootstrap --from deliver`."
+            "the deploy agent is not running and the registry has no image yet, so there is "
+            f"nothing to deploy. Check the agent ({AGENT_LOGS}; kubectl -n "
+            f"{names.NAMESPACE_DEPLOY} get pods), then rerun `invoke bootstrap --from deliver`."
         )
     return tag, forgejo.manifest_digest(ORG, IMAGE_NAME, tag)
 
 
 class DeliverStep:
     name = "deliver"
-    title = "first delivery (the workflow, or a direct apply while no runner is online)"
+    title = "first delivery (the deploy agent, or a direct apply while it is not running)"
 
     def check(self, ctx: StepContext, *, deep: bool) -> Check:
         return apps_rolled_out(ctx)
@@ -81,41 +102,26 @@ class DeliverStep:
     def apply(self, ctx: StepContext) -> str:
         head = ctx.clients.git.head()
         with ctx.forgejo() as forgejo:
-            if runner_online(forgejo.list_runners()):
-                summary = self._by_workflow(ctx, forgejo, head)
-                if summary is not None:
-                    return summary
+            if agent_running(ctx):
+                return self._by_agent(ctx, forgejo, head)
+            ctx.reporter.warn(f"the deploy agent is not running ({AGENT}); deploying directly")
             return self._direct_apply(ctx, forgejo)
 
-    def _by_workflow(self, ctx: StepContext, forgejo: ForgejoClient, head: str) -> str | None:
-        timeouts = ctx.options.timeouts
+    @staticmethod
+    def _by_agent(ctx: StepContext, forgejo: ForgejoClient, head: str) -> str:
+        ctx.reporter.detail(f"following the deploy agent: {AGENT_LOGS} -f")
         try:
-            run = ctx.wait(
-                f"the workflow run of {head[:12]}",
-                lambda: latest_run(forgejo, head),
-                timeouts.run_appears_s,
+            digest = ctx.wait(
+                f"the deploy agent to build and deploy {head[:12]}",
+                lambda: delivered(ctx, forgejo, head),
+                ctx.options.timeouts.workflow_s,
             )
         except WaitTimeoutError as exc:
-            ctx.reporter.warn(f"{exc}; deploying directly instead")
-            return None
-
-        def finished() -> dict[str, Any]:
-            current = latest_run(forgejo, head)
-            if current.get("status") not in TERMINAL:
-                raise NotReadyError(
-                    f"run #{current.get('index_in_repo')} is {current.get('status')}"
-                )
-            return current
-
-        ctx.reporter.detail(f"following workflow run {run.get('html_url', '')}")
-        final = ctx.wait("the workflow run", finished, timeouts.workflow_s)
-        if final.get("status") != "success":
             raise StepFailedError(
-                f"workflow run #{final.get('index_in_repo')} ended {final.get('status')}: "
-                f"{final.get('html_url', '')}"
-            )
-        wait_for_rollouts(ctx)
-        return f"delivered by workflow run #{final.get('index_in_repo')} of {head[:12]}"
+                f"{exc}. The agent tries each commit on main once: see what it did with "
+                f"`{AGENT_LOGS}`; a fixed commit pushed to main is picked up by itself."
+            ) from None
+        return f"delivered by the deploy agent: {head[:12]} as {digest[:19]}"
 
     def _direct_apply(self, ctx: StepContext, forgejo: ForgejoClient) -> str:
         tag, digest = _image_to_apply(forgejo, ctx.clients.git.head())
@@ -124,4 +130,7 @@ class DeliverStep:
         ctx.clients.deployer.deploy(
             image, ctx.options.overlay, ctx.kubeconfig_path(), ctx.options.timeouts.rollout_s
         )
-        return f"direct apply of {IMAGE_NAME}:{tag[:12]} ({digest[:19]}); no runner was online"
+        return (
+            f"direct apply of {IMAGE_NAME}:{tag[:12]} ({digest[:19]}); "
+            "the deploy agent was not running"
+        )

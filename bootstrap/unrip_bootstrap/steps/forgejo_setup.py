@@ -1,5 +1,5 @@
 """Forgejo, set up through its API: the public organisation, the private repository, main's
-branch protection, the Actions secrets the workflows read, and the runner online.
+branch protection, the deploy agent's credentials, and the runner online.
 
 Main's protection is what the rollout's trust rests on (docs/decisions.md, "Rollout stays in
 main's hands"): only the admin (the operator's account) may push or merge to ``main``, nobody
@@ -7,10 +7,14 @@ may force-push or delete it, so neither a collaborator nor a workflow's job toke
 write to the repository, can put a commit there. The deploy agent refuses to deploy while the
 rule is missing.
 
-Actions secrets cannot be read back, so the bootstrap remembers a fingerprint of what it wrote
-(`.state/`) and writes again when the value changed or the secret is gone (a rebuilt Forgejo).
-The registry password is an access token of the admin, scoped to packages; Forgejo shows a
-token only once, so it is replaced whenever the Actions secrets need it again.
+The deploy agent (cluster project, namespace ``deploy``) gets two access tokens of the admin,
+created here because they exist only once Forgejo runs: one scoped ``read:repository`` (it polls
+and fetches main), one scoped ``write:package`` (the registry push). Both go into the Kubernetes
+Secret ``deploy/deploy-agent-credentials`` through kubectl's stdin, never into a workflow: no
+Actions secret exists any more, and the ones older bootstraps wrote (readable by any branch)
+are deleted, as is their registry token. Forgejo shows a token only once, so both are replaced
+together whenever the Secret is missing, incomplete or not what this bootstrap last wrote (a
+fingerprint in `.state/`).
 """
 
 from __future__ import annotations
@@ -25,13 +29,23 @@ from unrip_bootstrap.clock import NotReadyError, WaitTimeoutError
 from unrip_bootstrap.context import StepContext
 from unrip_bootstrap.steps.base import Check
 
-REGISTRY_TOKEN_NAME: Final = "unrip-ci-registry"  # noqa: S105 (a name)
+AGENT_TOKEN_NAME: Final = "unrip-deploy-agent"  # noqa: S105 (a name)
+AGENT_TOKEN_SCOPES: Final = ["read:repository"]
+REGISTRY_TOKEN_NAME: Final = "unrip-deploy-agent-registry"  # noqa: S105 (a name)
 REGISTRY_TOKEN_SCOPES: Final = ["write:package"]
+# The registry token older bootstraps stored as an Actions secret, where any branch could read it.
+RETIRED_TOKEN_NAMES: Final = ("unrip-ci-registry",)
 ORG, REPO, BRANCH = names.FORGEJO_ORG, names.FORGEJO_REPO, "main"
 ONLINE: Final = frozenset({"idle", "active"})
-
-
-DEPLOYER_SECRET = f"{names.NAMESPACE_APPS}/{names.DEPLOYER_TOKEN_SECRET}"
+AGENT_SECRET: Final = f"{names.NAMESPACE_DEPLOY}/{names.DEPLOY_AGENT_SECRET}"
+AGENT_SECRET_KEYS: Final = frozenset(
+    {
+        names.DEPLOY_AGENT_SECRET_FORGEJO_TOKEN,
+        names.DEPLOY_AGENT_SECRET_REGISTRY_USER,
+        names.DEPLOY_AGENT_SECRET_REGISTRY_PASSWORD,
+    }
+)
+MANAGED_BY: Final = {"app.kubernetes.io/managed-by": "unrip-bootstrap"}
 
 
 def main_protection(admin: str) -> dict[str, Any]:
@@ -58,18 +72,56 @@ def protection_current(live: dict[str, Any] | None, admin: str) -> bool:
     return all(live.get(key) == value for key, value in wanted.items() if key != "rule_name")
 
 
-def deployer_secrets(ctx: StepContext) -> dict[str, str]:
-    """The deployer's token and the cluster CA, from `apps/deployer-token`; NotReadyError until
-    Kubernetes has filled the Secret in (moments after the cluster step created it)."""
-    live = ctx.kube().get("secret", names.NAMESPACE_APPS, names.DEPLOYER_TOKEN_SECRET)
-    data = (live or {}).get("data") or {}
-    if "token" not in data or "ca.crt" not in data:
-        raise NotReadyError(f"Secret {DEPLOYER_SECRET} has no token yet")
-    token = ctx.secret(base64.b64decode(data["token"]).decode())
-    return {
-        names.ACTIONS_SECRET_DEPLOYER_TOKEN: token,
-        names.ACTIONS_SECRET_DEPLOYER_CA: base64.b64decode(data["ca.crt"]).decode(),
+def agent_secret_manifest(forgejo_token: str, user: str, registry_password: str) -> dict[str, Any]:
+    values = {
+        names.DEPLOY_AGENT_SECRET_FORGEJO_TOKEN: forgejo_token,
+        names.DEPLOY_AGENT_SECRET_REGISTRY_USER: user,
+        names.DEPLOY_AGENT_SECRET_REGISTRY_PASSWORD: registry_password,
     }
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": names.DEPLOY_AGENT_SECRET,
+            "namespace": names.NAMESPACE_DEPLOY,
+            "labels": MANAGED_BY,
+        },
+        "type": "Opaque",
+        "data": {key: base64.b64encode(value.encode()).decode() for key, value in values.items()},
+    }
+
+
+def _fingerprint_key(key: str) -> str:
+    return f"{AGENT_SECRET}:{key}"
+
+
+def agent_credentials_current(ctx: StepContext, forgejo: ForgejoClient) -> bool:
+    """Whether the agent's Secret holds both tokens, written by this bootstrap for this admin,
+    and both tokens still exist in Forgejo."""
+    live = ctx.kube().get("secret", names.NAMESPACE_DEPLOY, names.DEPLOY_AGENT_SECRET)
+    data = (live or {}).get("data") or {}
+    if set(data) != AGENT_SECRET_KEYS:
+        return False
+    values = {key: ctx.secret(base64.b64decode(value).decode()) for key, value in data.items()}
+    if values[names.DEPLOY_AGENT_SECRET_REGISTRY_USER] != forgejo.username:
+        return False
+    for key in (
+        names.DEPLOY_AGENT_SECRET_FORGEJO_TOKEN,
+        names.DEPLOY_AGENT_SECRET_REGISTRY_PASSWORD,
+    ):
+        if not ctx.state.fingerprint_matches(_fingerprint_key(key), values[key]):
+            return False
+    present = {str(token.get("name")) for token in forgejo.list_tokens()}
+    return {AGENT_TOKEN_NAME, REGISTRY_TOKEN_NAME} <= present
+
+
+def retired_actions_secrets(forgejo: ForgejoClient) -> list[str]:
+    present = forgejo.list_actions_secrets(ORG, REPO)
+    return [name for name in names.RETIRED_ACTIONS_SECRETS if name in present]
+
+
+def retired_tokens(forgejo: ForgejoClient) -> list[dict[str, Any]]:
+    return [t for t in forgejo.list_tokens() if t.get("name") in RETIRED_TOKEN_NAMES]
 
 
 def runner_online(runners: list[dict[str, Any]]) -> bool:
@@ -96,43 +148,22 @@ def _missing_setup(ctx: StepContext, forgejo: ForgejoClient) -> list[str]:
     live = forgejo.get_branch_protection(ORG, REPO, BRANCH) if repo is not None else None
     if not protection_current(live, forgejo.username):
         changes.append(f"protect {BRANCH}: only {forgejo.username} pushes or merges")
-    present = forgejo.list_actions_secrets(ORG, REPO) if repo is not None else set()
-    try:
-        deployer = deployer_secrets(ctx)
-    except NotReadyError:
-        changes.append(f"wait for Kubernetes to fill in {DEPLOYER_SECRET}, then store it")
-        deployer = {}
-    for name, value in deployer.items():
-        if name not in present or not ctx.state.fingerprint_matches(name, value):
-            changes.append(f"set Actions secret {name}")
-    if not _registry_current(ctx, forgejo, present, _registry_tokens(forgejo)):
+    if repo is not None:
+        for name in retired_actions_secrets(forgejo):
+            changes.append(f"delete Actions secret {name} (every branch could read it)")
+    for token in retired_tokens(forgejo):
+        changes.append(f"revoke access token {token.get('name')} (it was an Actions secret)")
+    if not agent_credentials_current(ctx, forgejo):
         changes.append(
-            f"create access token {REGISTRY_TOKEN_NAME} and set Actions secrets "
-            f"{names.ACTIONS_SECRET_REGISTRY_USER}, {names.ACTIONS_SECRET_REGISTRY_PASSWORD}"
+            f"create access tokens {AGENT_TOKEN_NAME} (read:repository) and "
+            f"{REGISTRY_TOKEN_NAME} (write:package); write Secret {AGENT_SECRET}"
         )
     return changes
 
 
-def _registry_tokens(forgejo: ForgejoClient) -> list[dict[str, Any]]:
-    """The admin's access tokens named REGISTRY_TOKEN_NAME."""
-    return [t for t in forgejo.list_tokens() if t.get("name") == REGISTRY_TOKEN_NAME]
-
-
-def _registry_current(
-    ctx: StepContext, forgejo: ForgejoClient, present: set[str], tokens: list[dict[str, Any]]
-) -> bool:
-    """Whether both registry Actions secrets exist, a registry token backs them, and the user
-    secret was written for this admin."""
-    registry = {names.ACTIONS_SECRET_REGISTRY_USER, names.ACTIONS_SECRET_REGISTRY_PASSWORD}
-    user_current = ctx.state.fingerprint_matches(
-        names.ACTIONS_SECRET_REGISTRY_USER, forgejo.username
-    )
-    return registry <= present and bool(tokens) and user_current
-
-
 class ForgejoStep:
     name = "forgejo"
-    title = "organisation, repository, Actions secrets, runner online (Forgejo API)"
+    title = "organisation, repository, the deploy agent's credentials, runner online (Forgejo API)"
 
     def check(self, ctx: StepContext, *, deep: bool) -> Check:
         with ctx.forgejo() as forgejo:
@@ -145,7 +176,7 @@ class ForgejoStep:
         if changes:
             return Check.pending(f"Forgejo needs setting up; runner {runner}", tuple(changes))
         return Check.converged(
-            f"organisation, repository and Actions secrets in place; runner {runner}"
+            f"organisation, repository and the deploy agent's credentials in place; runner {runner}"
         )
 
     def apply(self, ctx: StepContext) -> str:
@@ -162,8 +193,8 @@ class ForgejoStep:
             ctx.wait("Forgejo's API", answering, timeouts.platform_ready_s)
             done += self._organisation_and_repository(forgejo)
             done += self._protect_main(forgejo)
-            done += self._deployer_secrets(ctx, forgejo)
-            done += self._registry_secrets(ctx, forgejo)
+            done += self._retire_workflow_credentials(forgejo)
+            done += self._agent_credentials(ctx, forgejo)
             try:
                 ctx.wait(
                     "a runner with label " + names.FORGEJO_RUNNER_LABEL,
@@ -171,7 +202,7 @@ class ForgejoStep:
                     timeouts.runner_online_s,
                 )
             except WaitTimeoutError as exc:
-                ctx.reporter.warn(f"{exc}; the first delivery falls back to a direct apply")
+                ctx.reporter.warn(f"{exc}; CI runs wait until a runner connects")
             else:
                 done.append("runner online")
         return "; ".join(done) or "nothing to change"
@@ -207,36 +238,38 @@ class ForgejoStep:
         return [f"protected {branch} (only {forgejo.username} pushes or merges)"]
 
     @staticmethod
-    def _deployer_secrets(ctx: StepContext, forgejo: ForgejoClient) -> list[str]:
-        present = forgejo.list_actions_secrets(ORG, REPO)
-        written = []
-        deployer = ctx.wait(
-            f"the deployer token in {DEPLOYER_SECRET}",
-            lambda: deployer_secrets(ctx),
-            ctx.options.timeouts.platform_ready_s,
-        )
-        for name, value in deployer.items():
-            if name in present and ctx.state.fingerprint_matches(name, value):
-                continue
-            forgejo.put_actions_secret(ORG, REPO, name, value)
-            ctx.state.remember_fingerprint(name, value)
-            written.append(name)
-        return [f"set {', '.join(written)}"] if written else []
+    def _retire_workflow_credentials(forgejo: ForgejoClient) -> list[str]:
+        """What older bootstraps gave the workflows, which every branch could read: gone."""
+        done = []
+        deleted = retired_actions_secrets(forgejo)
+        for name in deleted:
+            forgejo.delete_actions_secret(ORG, REPO, name)
+        if deleted:
+            done.append(f"deleted Actions secrets {', '.join(deleted)}")
+        for token in retired_tokens(forgejo):
+            forgejo.delete_token(int(token["id"]))
+            done.append(f"revoked access token {token.get('name')}")
+        return done
 
     @staticmethod
-    def _registry_secrets(ctx: StepContext, forgejo: ForgejoClient) -> list[str]:
-        user, password = names.ACTIONS_SECRET_REGISTRY_USER, names.ACTIONS_SECRET_REGISTRY_PASSWORD
-        present = forgejo.list_actions_secrets(ORG, REPO)
-        tokens = _registry_tokens(forgejo)
-        if _registry_current(ctx, forgejo, present, tokens):
+    def _agent_credentials(ctx: StepContext, forgejo: ForgejoClient) -> list[str]:
+        if agent_credentials_current(ctx, forgejo):
             return []
-        for token in tokens:  # its value cannot be read back: replace it
-            forgejo.delete_token(int(token["id"]))
-        value = ctx.secret(forgejo.create_token(REGISTRY_TOKEN_NAME, REGISTRY_TOKEN_SCOPES))
-        forgejo.put_actions_secret(ORG, REPO, user, forgejo.username)
-        forgejo.put_actions_secret(ORG, REPO, password, value)
-        ctx.state.remember_fingerprint(user, forgejo.username)
-        return [f"new registry token; set {user}, {password}"]
+        for token in forgejo.list_tokens():  # their values cannot be read back: replace them
+            if token.get("name") in (AGENT_TOKEN_NAME, REGISTRY_TOKEN_NAME):
+                forgejo.delete_token(int(token["id"]))
+        read = ctx.secret(forgejo.create_token(AGENT_TOKEN_NAME, AGENT_TOKEN_SCOPES))
+        push = ctx.secret(forgejo.create_token(REGISTRY_TOKEN_NAME, REGISTRY_TOKEN_SCOPES))
+        ctx.kube().apply(agent_secret_manifest(read, forgejo.username, push))
+        for key, value in (
+            (names.DEPLOY_AGENT_SECRET_FORGEJO_TOKEN, read),
+            (names.DEPLOY_AGENT_SECRET_REGISTRY_PASSWORD, push),
+        ):
+            ctx.state.remember_fingerprint(_fingerprint_key(key), value)
+        return [
+            f"new tokens {AGENT_TOKEN_NAME} (read:repository), {REGISTRY_TOKEN_NAME} "
+            f"(write:package); wrote Secret {AGENT_SECRET}"
+        ]
 
 
 def _online_or_not_yet(forgejo: ForgejoClient) -> bool:

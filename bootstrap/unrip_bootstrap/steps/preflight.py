@@ -37,11 +37,16 @@ class Preflight:
             problems.append(f"git: {ctx.options.repo_root} has no commit to push ({exc})")
         if problems:
             return Check.blocked("\n".join(problems))
-        groups = "venue keys included" if ctx.secrets.venue_keys else "no venue keys"
-        return Check.converged(f"tools present, secrets valid ({groups})")
+        return Check.converged(f"tools present, secrets valid ({_venue_files(ctx.secrets)})")
 
     def apply(self, ctx: StepContext) -> str:
         raise StepFailedError("preflight cannot fix anything; see the problems listed above")
+
+
+def _venue_files(secrets: Secrets) -> str:
+    # Which venue files this run writes, so a forgotten optional one (solver keys) shows.
+    given = [declared.filename for declared, _values in secrets.venue_files]
+    return "venue files: " + ", ".join(given) if given else "no venue files"
 
 
 def _stack_settings_problems(ctx: StepContext, secrets: Secrets) -> list[str]:

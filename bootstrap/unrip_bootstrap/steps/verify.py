@@ -1,5 +1,5 @@
-"""The end state, verified: platform and apps rolled out, no pod in a crash or pull loop, and
-the pipeline's last run for this commit not failed.
+"""The end state, verified: platform, deploy agent and apps rolled out, no pod in a crash or pull
+loop, and CI's last run for this commit not failed.
 
 Readiness of an app is its `/readyz` (the manifests' readiness probe): connected to Kafka and
 consuming, so "rolled out" here means "the pipeline is processing".
@@ -19,25 +19,27 @@ from unrip_bootstrap.steps.deliver import ORG, REPO, apps_rolled_out, wait_for_r
 from unrip_bootstrap.steps.workloads import pod_problems, workload_state
 
 PLATFORM_WORKLOADS: Final = (
-    ("statefulset", REDPANDA_APP),
-    ("deployment", FORGEJO_APP),
-    ("deployment", RUNNER_APP),
+    (names.NAMESPACE_PLATFORM, "statefulset", REDPANDA_APP),
+    (names.NAMESPACE_PLATFORM, "deployment", FORGEJO_APP),
+    (names.NAMESPACE_PLATFORM, "deployment", RUNNER_APP),
+    (names.NAMESPACE_PLATFORM, "deployment", names.BUILDKIT_SERVICE),
+    (names.NAMESPACE_DEPLOY, "deployment", names.DEPLOY_AGENT),
 )
 
 
 def health_problems(ctx: StepContext) -> list[str]:
     kube = ctx.kube()
     problems = []
-    for kind, name in PLATFORM_WORKLOADS:
-        obj = kube.get(kind, names.NAMESPACE_PLATFORM, name)
+    for namespace, kind, name in PLATFORM_WORKLOADS:
+        obj = kube.get(kind, namespace, name)
         if obj is None:
-            problems.append(f"{names.NAMESPACE_PLATFORM}/{kind}/{name}: missing")
+            problems.append(f"{namespace}/{kind}/{name}: missing")
         elif not (state := workload_state(kind, obj)).ready:
             problems.append(f"{state.ref}: {state.reason}")
     apps = apps_rolled_out(ctx)
     if apps.status != "converged":
         problems.append(apps.detail)
-    for namespace in (names.NAMESPACE_PLATFORM, names.NAMESPACE_APPS):
+    for namespace in (names.NAMESPACE_PLATFORM, names.NAMESPACE_DEPLOY, names.NAMESPACE_APPS):
         problems.extend(pod_problems(kube, namespace))
     head = ctx.clients.git.head()
     try:

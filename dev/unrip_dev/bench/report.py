@@ -20,6 +20,8 @@ THROUGHPUT_SHARE = 0.1
 CPU_RATIO_LIMIT = 15.0
 DECISION_P99_US = 20.0
 RSS_MIB = 80.0
+# Issue 12: command consumed -> quote_response on the relay's wire, p99 at 20 commands/s.
+QUOTE_P99_MS = 10.0
 
 
 def _at_rate(steps: list[dict[str, Any]], rate: float) -> dict[str, Any] | None:
@@ -65,6 +67,18 @@ def cpu_per_event(step: dict[str, Any] | None) -> float | None:
     if step is None:
         return None
     return round(float(sum(step["cpu_ms_per_event"].values())), 4)
+
+
+def quote_latency_target(quote_latency: dict[str, Any] | None) -> dict[str, Any]:
+    """The quote latency p99 (an absolute bound: the auction's clock is not the bus's)."""
+    p99 = (quote_latency or {}).get("consumed_to_wire_ms", {}).get("p99")
+    return _target(
+        p99,
+        QUOTE_P99_MS,
+        p99 is not None and p99 <= QUOTE_P99_MS,
+        p50=(quote_latency or {}).get("consumed_to_wire_ms", {}).get("p50"),
+        rate_per_s=(quote_latency or {}).get("rate_per_s"),
+    )
 
 
 def assess(document: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +128,9 @@ def assess(document: dict[str, Any]) -> dict[str, Any]:
         "max_service_rss_mib": _target(
             worst_rss, RSS_MIB, worst_rss is not None and worst_rss < RSS_MIB, service=worst
         ),
+        "quote_latency_p99_ms": quote_latency_target(
+            document.get("executor", {}).get("quote_latency")
+        ),
     }
 
 
@@ -162,6 +179,7 @@ def tables(document: dict[str, Any]) -> Group:
     relay = document["baseline"]["relay_throughput"]
     executor = document["executor"]
     restore = executor["ledger_restore"]
+    quote = executor.get("quote_latency", {}).get("consumed_to_wire_ms", {})
     rows = [
         ("baseline relay, msgs/s", _num(relay["msgs_per_s"])),
         ("archiver, events/s to Parquet", _num(document["archive"]["archiver_events_per_s"])),
@@ -180,6 +198,10 @@ def tables(document: dict[str, Any]) -> Group:
         (
             "  share of one bare relay's drain rate",
             _num(executor.get("drain_venue_settling", {}).get("share_of_bare_relay_drain"), 2),
+        ),
+        (
+            "executor, quote latency p50 / p99 at 20/s, consumed -> relay (ms)",
+            f"{_ms(quote.get('p50'))} / {_ms(quote.get('p99'))}",
         ),
         (
             f"ledger restore, {restore['entries']:,} entries (s)",

@@ -2,9 +2,9 @@
 
 Order matters on a shared machine: the in-process decision timing runs first, on a quiet
 machine; then the baseline relays; then the pipeline (latency steps, then the throughput
-search, then the executor drain) and the ledger restore. Every measurement uses the same
-broker software and client settings, so each pipeline figure has a baseline from the same
-run beside it.
+search, then the executor drains, then its quote latency on the NEAR stand-in) and the
+ledger restore. Every measurement uses the same broker software and client settings, so each
+pipeline figure has a baseline from the same run beside it.
 
 On the embedded broker each measurement gets a fresh Tansu (and the pipeline fresh services):
 Tansu's memory engine slows down as it fills (CPU per message more than doubles once it holds
@@ -37,7 +37,8 @@ from unrip_dev.bench.decision import time_decisions
 from unrip_dev.bench.ledger import time_restore
 from unrip_dev.bench.machine import machine_info, tansu_version
 from unrip_dev.bench.pipeline import RESPONSE_WINDOW_MS, Pipeline, StepResult
-from unrip_dev.bench.report import assess
+from unrip_dev.bench.quote_latency import RATE_PER_S, time_quote_latency
+from unrip_dev.bench.report import assess, quote_latency_target
 from unrip_dev.bench.sizes import baseline_message_bytes, hop_message_bytes
 from unrip_dev.broker import TansuBroker, tansu_binary
 from unrip_dev.supervisor import (
@@ -63,6 +64,8 @@ class Profile:
     search_steps: int
     decision_rounds: int
     executor_commands: int
+    quote_commands: int  # measured quote latency samples at 20/s (after quote_warmup)
+    quote_warmup: int
     ledger_entries: int
     archive_events: int
     drain_timeout_s: float
@@ -85,6 +88,8 @@ FULL = Profile(
     search_steps=4,
     decision_rounds=30,
     executor_commands=10_000,
+    quote_commands=1_200,  # a minute at 20/s
+    quote_warmup=40,
     ledger_entries=10_000,
     archive_events=50_000,
     drain_timeout_s=60.0,
@@ -103,16 +108,23 @@ QUICK = Profile(
     search_steps=2,
     decision_rounds=3,
     executor_commands=1_000,
+    quote_commands=200,  # ten seconds at 20/s: the p99 is the second-highest sample
+    quote_warmup=20,
     ledger_entries=1_000,
     archive_events=5_000,
     drain_timeout_s=30.0,
 )
 
 
+# Stages that ``--stage`` runs on their own (the whole bench when none is named).
+STAGES = ("quote-latency",)
+
+
 @dataclass
 class BenchOptions:
     quick: bool = False
     bootstrap_servers: str | None = None
+    stage: str | None = None  # one of STAGES: only that measurement
     runs_dir: Path = Path(".runs/bench")
     progress: Any = field(default=None, repr=False)  # callable(str) for progress lines
 
@@ -298,6 +310,7 @@ class _Run:
         settling["share_of_bare_relay_drain"] = (
             round(settled_rate / relay_rate, 3) if settled_rate and relay_rate else None
         )
+        quote_latency = await self.quote_latency()
         self.say(f"executor: restoring a ledger partition of {p.ledger_entries} entries")
         async with self._bus("ledger") as bus:
             restore = await time_restore(bus.settings, p.ledger_entries)
@@ -325,11 +338,38 @@ class _Run:
             "executor": {
                 "drain": drain,
                 "drain_venue_settling": settling,
+                "quote_latency": quote_latency,
                 "ledger_restore": restore,
             },
             "archive": archive,
             "footprint": _footprint(latency, after_drain),
         }
+
+    async def quote_latency(self) -> dict[str, Any]:
+        """Command consumed -> quote_response at the NEAR relay stand-in, at 20 commands/s."""
+        p = self.profile
+        self.say(
+            f"executor: quote latency on the NEAR stand-in, {p.quote_commands} commands "
+            f"at {RATE_PER_S:g}/s"
+        )
+        async with self._bus("quote-latency") as bus:
+            result = await time_quote_latency(
+                bus.settings,
+                bus.env,
+                self._logs("quote-latency"),
+                self.run_id,
+                p.quote_commands,
+                warmup=p.quote_warmup,
+                timeout_s=p.drain_timeout_s,
+            )
+        if self.options.progress is not None:
+            d = result["consumed_to_wire_ms"]
+            self.options.progress(
+                f"    quote latency: p50 {d['p50']} ms, p99 {d['p99']} ms "
+                f"({result['answered']}/{result['commands']} answered), load "
+                f"{result['load_average']['after'][0]}"
+            )
+        return result
 
     def _baseline(self, bus: _Bus, label: str, size: int) -> Baseline:
         baseline = Baseline(bus.settings, bus.env, self._logs(label), self.run_id, size)
@@ -456,6 +496,8 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             "instances": "a fresh broker per measurement",
         }
     run = _Run(options, run_dir, f"b{stamp}")
+    if options.stage is not None:
+        return _run_stage(options, run, started, clock, machine, broker)
     measured = asyncio.run(run.run())
     document: dict[str, Any] = {
         "schema": SCHEMA,
@@ -484,8 +526,52 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         and (document["pipeline"]["clean_exits"])
         and document["archive"]["clean_exit"]
         and document["archive"]["archived"] == document["archive"]["events"]
+        and _complete(document["executor"]["quote_latency"])
     )
     path = options.runs_dir / f"bench-{stamp}.json"
+    document["results_file"] = str(path)
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return document
+
+
+def _complete(quote_latency: dict[str, Any]) -> bool:
+    # Every command answered and measured, and the NEAR executor stopped cleanly.
+    return (
+        bool(quote_latency["clean_exit"]) and quote_latency["answered"] == quote_latency["commands"]
+    )
+
+
+def _run_stage(
+    options: BenchOptions,
+    run: _Run,
+    started: datetime,
+    clock: float,
+    machine: dict[str, Any],
+    broker: dict[str, Any],
+) -> dict[str, Any]:
+    """One named stage alone: its figures under the same keys as in a full run."""
+    if options.stage != "quote-latency":
+        raise ValueError(f"unknown bench stage {options.stage!r}; known: {', '.join(STAGES)}")
+    quote_latency = asyncio.run(run.quote_latency())
+    target = quote_latency_target(quote_latency)
+    document: dict[str, Any] = {
+        "schema": SCHEMA,
+        "stage": options.stage,
+        "started_at": started.isoformat(),
+        "seconds": round(time.monotonic() - clock, 1),
+        "quick": options.quick,
+        "machine": machine | {"broker": broker},
+        "settings": {
+            "kafka": kafka_settings(run.settings),
+            "event_loop": run.settings.event_loop,
+            "profile": options.profile.as_dict(),
+        },
+        "executor": {"quote_latency": quote_latency},
+        "targets": {"quote_latency_p99_ms": target},
+        "run_dir": str(run.run_dir),
+        "ok": target["value"] is not None and _complete(quote_latency),
+    }
+    path = options.runs_dir / f"{run.run_dir.name}-{options.stage}.json"
     document["results_file"] = str(path)
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return document

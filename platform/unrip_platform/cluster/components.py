@@ -1,8 +1,10 @@
 """Pulumi components of the cluster project: the rendered manifests, wired in dependency order.
 
-Order on a fresh cluster: namespaces and policies -> Redpanda -> the topic job (awaited to
-completion) ; secrets -> Forgejo (its init container registers the runner secret) -> the runner ;
-the deployer identity. Every generated secret is a Pulumi secret from creation to Kubernetes.
+Order on a fresh cluster: namespaces and policies -> Redpanda -> the bus-access job (SCRAM
+users and ACLs, awaited) -> the topic job (awaited to completion) ; secrets -> Forgejo (its
+sidecar registers the runner secret) -> the runner ; BuildKit ; the deploy agent (not awaited:
+its credentials come from the bootstrap) and the deployer Role bound to it. Every generated
+secret is a Pulumi secret from creation to Kubernetes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,18 @@ import pulumi
 import pulumi_random as random
 
 from unrip_platform import names
-from unrip_platform.cluster import deployer, forgejo, namespaces, redpanda, runner, topics
+from unrip_platform.cluster import (
+    agent,
+    buildkit,
+    bus_access,
+    bus_acls,
+    deployer,
+    forgejo,
+    namespaces,
+    redpanda,
+    runner,
+    topics,
+)
 from unrip_platform.cluster.monitoring.stack import monitoring_manifests
 from unrip_platform.cluster.resources import create_group, resource_name
 from unrip_platform.cluster.secret_values import PlatformSecrets
@@ -47,13 +60,34 @@ class GeneratedSecrets(pulumi.ComponentResource):
 
     values: PlatformSecrets
 
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        bus_generations: dict[str, int] | None = None,
+    ) -> None:
         super().__init__(f"{TYPE_PREFIX}:GeneratedSecrets", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        def password(key: str, length: int) -> pulumi.Output[str]:
-            generated = random.RandomPassword(key, length=length, special=False, opts=child)
+        def password(
+            key: str, length: int, keepers: dict[str, str] | None = None
+        ) -> pulumi.Output[str]:
+            generated = random.RandomPassword(
+                key, length=length, special=False, keepers=keepers, opts=child
+            )
             return pulumi.Output.secret(generated.result)
+
+        # A new generation (settings.redpanda.credential_generations) replaces the password.
+        generations = bus_generations or {}
+        bus_passwords = {
+            p.service: password(
+                f"bus-password-{p.service}",
+                32,
+                keepers={"generation": str(generations.get(p.service, 0))},
+            )
+            for p in bus_acls.PRINCIPALS
+        }
 
         jwt = random.RandomBytes("forgejo-jwt-secret", length=32, opts=child)
         shared = random.RandomBytes("forgejo-runner-secret", length=20, opts=child)
@@ -63,6 +97,8 @@ class GeneratedSecrets(pulumi.ComponentResource):
             forgejo_internal_token=password("forgejo-internal-token", 64),
             forgejo_jwt_secret=pulumi.Output.secret(jwt.base64.apply(_raw_url_base64)),
             runner_secret=pulumi.Output.secret(shared.hex),
+            bus_superuser_password=password("bus-superuser-password", 32),
+            bus_passwords=bus_passwords,
         )
         self.register_outputs({})
 
@@ -100,24 +136,41 @@ class ClusterPlatform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ns = names.NAMESPACE_PLATFORM
 
-        self.secrets = GeneratedSecrets("secrets", opts=child)
+        self.secrets = GeneratedSecrets(
+            "secrets", opts=child, bus_generations=settings.redpanda.credential_generations
+        )
         self.namespaces = _Group(
-            "Namespaces", "namespaces", namespaces.namespace_manifests(settings.network), opts=child
+            "Namespaces",
+            "namespaces",
+            [
+                *namespaces.namespace_manifests(settings.network),
+                *agent.namespace_manifests(settings.network),
+            ],
+            opts=child,
         )
         after_namespaces: list[pulumi.Resource] = [self.namespaces]
         self.redpanda = _Group(
             "Redpanda",
             "redpanda",
-            redpanda.redpanda_manifests(settings),
+            redpanda.redpanda_manifests(settings, self.secrets.values),
             depends_on=after_namespaces,
             opts=child,
         )
         broker = self.redpanda.get("StatefulSet", ns, namespaces.REDPANDA_APP)
+        self.bus_access = _Group(
+            "BusAccess",
+            "bus-access",
+            bus_access.bus_access_manifests(settings, self.secrets.values),
+            depends_on=[*after_namespaces, broker],
+            opts=child,
+        )
+        users = self.bus_access.get("Job", ns, bus_access.job_name(settings))
         self.topics = _Group(
             "Topics",
             "topics",
             topics.topic_job_manifests(settings),
-            depends_on=[*after_namespaces, broker],
+            # The topic job logs in as unrip-topics, which the bus-access Job creates.
+            depends_on=[*after_namespaces, broker, users],
             opts=child,
         )
         self.forgejo = _Group(
@@ -136,11 +189,25 @@ class ClusterPlatform(pulumi.ComponentResource):
             depends_on=[*after_namespaces, forge],
             opts=child,
         )
+        self.buildkit = _Group(
+            "BuildKit",
+            "buildkit",
+            buildkit.buildkit_manifests(settings),
+            depends_on=after_namespaces,
+            opts=child,
+        )
+        self.agent = _Group(
+            "DeployAgent",
+            "deploy-agent",
+            agent.agent_manifests(settings),
+            depends_on=after_namespaces,
+            opts=child,
+        )
         self.deployer = _Group(
             "Deployer",
             "deployer",
             deployer.deployer_manifests(),
-            depends_on=after_namespaces,
+            depends_on=[*after_namespaces, self.agent],
             opts=child,
         )
         grafana_password = random.RandomPassword(
@@ -161,11 +228,14 @@ class ClusterPlatform(pulumi.ComponentResource):
             ),
             "forgejo_admin_username": settings.forgejo.admin_username,
             "forgejo_admin_password": self.secrets.values.forgejo_admin_password,
-            "registry_push": runner.job_environment()["UNRIP_REGISTRY_PUSH"],
+            "registry_push": agent.agent_environment()["UNRIP_REGISTRY_PUSH"],
             "image_repository": names.IMAGE_REPOSITORY,
             "kafka_bootstrap": names.KAFKA_BOOTSTRAP_IN_CLUSTER,
             "runner_label": names.FORGEJO_RUNNER_LABEL,
-            "deployer_token_secret": f"{names.NAMESPACE_APPS}/{names.DEPLOYER_TOKEN_SECRET}",
+            "deploy_agent": f"{names.NAMESPACE_DEPLOY}/{names.DEPLOY_AGENT}",
+            "deploy_agent_logs": (
+                f"kubectl -n {names.NAMESPACE_DEPLOY} logs deploy/{names.DEPLOY_AGENT} -c agent -f"
+            ),
             "grafana_port_forward": f"kubectl -n {ns} port-forward svc/grafana 3001:3000",
             "grafana_admin_password": pulumi.Output.secret(grafana_password.result),
         }

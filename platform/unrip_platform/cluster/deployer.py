@@ -1,4 +1,4 @@
-"""The deploy identity: a ServiceAccount that can roll out the apps' workloads, and nothing else.
+"""The deploy identity: the deploy agent's ServiceAccount may roll out the apps, and nothing else.
 
 The Role lives in the apps namespace, so the token cannot touch the platform namespace, nodes
 or any cluster-scoped object. Within apps it writes workloads, Services, ConfigMaps and PDBs
@@ -9,10 +9,15 @@ ValidatingAdmissionPolicy, matched on the deployer's username, refuses the rest:
 - any pod template that reads the venue's signing material (the near-intents Secret's keys
   other than the relay JWT, by env, envFrom or a volume): a pod the deployer creates cannot
   reach the venue key;
+- any pod template that reads another workload's bus login: a ``bus-<service>`` Secret only
+  in the pod template labelled ``app.kubernetes.io/name: <service>``, so a pod the deployer
+  creates cannot log in to the bus as the executor (and write ledger or results) unless it
+  is the executor;
 - any write to the reactor's strategy ConfigMap (kill switch, limits): it changes only through
   the operator's documented path (docs/reactor.md).
-The long-lived token Secret is filled in by Kubernetes; the bootstrap reads it and stores it as
-a Forgejo Actions secret. It never enters git or Pulumi state.
+The one subject is the deploy agent's ServiceAccount (namespace ``deploy``, see ``agent``),
+whose token is a projected, hour-long one inside the agent's pod. There is no long-lived token
+Secret any more and none in Forgejo: no workflow can reach the rollout's credential.
 """
 
 from __future__ import annotations
@@ -20,14 +25,14 @@ from __future__ import annotations
 from typing import Any, Final
 
 from unrip_platform import names
-from unrip_platform.cluster.common import Manifest, metadata, service_account
+from unrip_platform.cluster.common import Manifest, metadata
 
 NS: Final = names.NAMESPACE_APPS
 COMPONENT: Final = "deploy"
-NAME: Final = names.DEPLOYER_SERVICE_ACCOUNT
+NAME: Final = names.DEPLOYER_ROLE
 
 READ: Final = ("get", "list", "watch")
-USERNAME: Final = f"system:serviceaccount:{NS}:{NAME}"
+USERNAME: Final = f"system:serviceaccount:{names.NAMESPACE_DEPLOY}:{names.DEPLOY_AGENT}"
 GUARD: Final = "unrip-deployer-guard"
 # Keys of the venue Secret a deployer-made pod may read: the relay JWT (the ingest's login).
 READABLE_VENUE_KEYS: Final = (names.APPS_SECRET_NEAR_INTENTS_JWT_KEY,)
@@ -56,6 +61,18 @@ def rules() -> list[dict[str, Any]]:
 _POD: Final = (
     "object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : "
     "object.kind == 'Pod' ? object.spec : object.spec.template.spec"
+)
+_POD_METADATA: Final = (
+    "object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.metadata : "
+    "object.kind == 'Pod' ? object.metadata : object.spec.template.metadata"
+)
+APP_LABEL: Final = "app.kubernetes.io/name"
+# The bus Secret this pod template may read: its own app's ("bus-" alone when unlabelled,
+# which names no Secret).
+_OWN_BUS_SECRET: Final = (
+    f"'{names.BUS_SECRET_PREFIX}' + (has(variables.podMetadata.labels) && "
+    f"'{APP_LABEL}' in variables.podMetadata.labels ? "
+    f"variables.podMetadata.labels['{APP_LABEL}'] : '')"
 )
 _CONTAINERS: Final = (
     "variables.pod.containers + "
@@ -105,7 +122,34 @@ def guard_validations() -> list[dict[str, str]]:
                 f"of the {venue} Secret, never the venue's signing key"
             ),
         },
+        {
+            "expression": (
+                f"request.operation == 'DELETE' || !({is_workload}) || ("
+                f"variables.containers.all(c, (!has(c.envFrom) || c.envFrom.all(f, "
+                f"!has(f.secretRef) || {_foreign_bus('f.secretRef.name')})) && "
+                "(!has(c.env) || c.env.all(e, !has(e.valueFrom) || "
+                "!has(e.valueFrom.secretKeyRef) || "
+                f"{_foreign_bus('e.valueFrom.secretKeyRef.name')}))) && "
+                "(!has(variables.pod.volumes) || variables.pod.volumes.all(v, "
+                f"(!has(v.secret) || {_foreign_bus('v.secret.secretName')}) && "
+                "(!has(v.projected) || v.projected.sources.all(s, "
+                f"!has(s.secret) || {_foreign_bus('s.secret.name')})))))"
+            ),
+            "message": (
+                f"pods the deployer creates may read only their own bus login: "
+                f"{names.BUS_SECRET_PREFIX}<service> where the pod template's {APP_LABEL} is "
+                "<service>"
+            ),
+        },
     ]
+
+
+def _foreign_bus(secret_name: str) -> str:
+    """CEL: ``secret_name`` is not a bus login, or it is this pod template's own."""
+    return (
+        f"(!{secret_name}.startsWith('{names.BUS_SECRET_PREFIX}') || "
+        f"{secret_name} == variables.ownBusSecret)"
+    )
 
 
 def guard_policy() -> Manifest:
@@ -147,6 +191,8 @@ def guard_policy() -> Manifest:
             "variables": [
                 {"name": "pod", "expression": _POD},
                 {"name": "containers", "expression": _CONTAINERS},
+                {"name": "podMetadata", "expression": _POD_METADATA},
+                {"name": "ownBusSecret", "expression": _OWN_BUS_SECRET},
             ],
             "validations": guard_validations(),
         },
@@ -168,7 +214,6 @@ def deployer_manifests() -> list[Manifest]:
     return [
         guard_policy(),
         guard_binding(),
-        service_account(NAME, NS, COMPONENT),
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
@@ -180,17 +225,12 @@ def deployer_manifests() -> list[Manifest]:
             "kind": "RoleBinding",
             "metadata": metadata(NAME, NS, COMPONENT),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
-            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NS}],
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": metadata(
-                names.DEPLOYER_TOKEN_SECRET,
-                NS,
-                COMPONENT,
-                annotations={"kubernetes.io/service-account.name": NAME},
-            ),
-            "type": "kubernetes.io/service-account-token",
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": names.DEPLOY_AGENT,
+                    "namespace": names.NAMESPACE_DEPLOY,
+                }
+            ],
         },
     ]

@@ -1,9 +1,12 @@
 """Forgejo with its container registry and Actions, configured with no step in the web UI.
 
 An init container prepares everything before the server starts, idempotently on every start:
-it migrates the database, creates (or re-passwords) the admin account from the Pulumi-generated
-secret, and registers the runner's shared secret (``forgejo-cli actions register``). Secrets
-reach Forgejo as files (``*_URI = file:``), never as environment variables.
+it migrates the database and creates (or re-passwords) the admin account from the
+Pulumi-generated secret. A sidecar registers the runner's shared secret
+(``forgejo-cli actions register``) scoped to the one repository, so the runner takes no job of
+any other repository: the repository exists only once the bootstrap's Forgejo step created it,
+so the sidecar retries until it does, then idles. Secrets reach Forgejo as files
+(``*_URI = file:``), never as environment variables.
 
 ROOT_URL is ``http://127.0.0.1:30300/`` (``names.FORGEJO_ROOT_URL``): Forgejo's registry tells
 clients to fetch tokens from ROOT_URL, and that one address works on the node (NodePort), in
@@ -37,7 +40,7 @@ from unrip_platform.cluster.common import (
 )
 from unrip_platform.cluster.namespaces import FORGEJO_APP
 from unrip_platform.cluster.secret_values import PlatformSecrets
-from unrip_platform.cluster.settings import ClusterSettings
+from unrip_platform.cluster.settings import ClusterSettings, Resources
 
 NS: Final = names.NAMESPACE_PLATFORM
 COMPONENT: Final = "forge"
@@ -118,12 +121,38 @@ def render_ini(sections: Mapping[str, Mapping[str, str]]) -> str:
     return out.getvalue()
 
 
+RUNNER_SCOPE: Final = f"{names.FORGEJO_ORG}/{names.FORGEJO_REPO}"
+REGISTER_RETRY_S: Final = 20
+# forgejo-cli opens the database and loads the whole binary: more than a shell needs.
+REGISTER_RESOURCES: Final = Resources(
+    cpu_request="10m", cpu_limit="500m", memory_request="32Mi", memory_limit="256Mi"
+)
+
+
+def register_runner_script(settings: ClusterSettings) -> str:
+    """The sidecar's script: register the runner to the repository (idempotent; an earlier
+    instance-wide registration of the same secret is moved to the repository), then idle."""
+    runner = shlex.quote(settings.runner.name)
+    label = shlex.quote(names.FORGEJO_RUNNER_LABEL)
+    scope = shlex.quote(RUNNER_SCOPE)
+    return "\n".join(
+        [
+            "set -u",
+            f"until forgejo forgejo-cli actions register --scope {scope} --name {runner} "
+            f"--labels {label} --secret-file {RUNNER_SECRET_DIR}/runner-secret >/dev/null; do",
+            f'  echo "runner not registered: repository {RUNNER_SCOPE} missing? retrying"',
+            f"  sleep {REGISTER_RETRY_S}",
+            "done",
+            f'echo "runner registered to {RUNNER_SCOPE} only"',
+            "while :; do sleep 3600; done",
+        ]
+    )
+
+
 def configure_script(settings: ClusterSettings) -> str:
     """The init container's script: idempotent, safe to run before every start."""
     user = shlex.quote(settings.forgejo.admin_username)
     email = shlex.quote(settings.forgejo.admin_email)
-    runner = shlex.quote(settings.runner.name)
-    label = shlex.quote(names.FORGEJO_RUNNER_LABEL)
     return "\n".join(
         [
             "set -eu",
@@ -138,8 +167,6 @@ def configure_script(settings: ClusterSettings) -> str:
             f"  forgejo admin user create --admin --username {user} --email {email} "
             '--password "$password" --must-change-password=false',
             "fi",
-            f"forgejo forgejo-cli actions register --name {runner} --labels {label} "
-            f"--secret-file {RUNNER_SECRET_DIR}/runner-secret",
         ]
     )
 
@@ -181,7 +208,9 @@ def deployment(settings: ClusterSettings) -> Manifest:
                 "metadata": {
                     "labels": labels(FORGEJO_APP, COMPONENT),
                     "annotations": {
-                        "unrip.io/config-hash": content_hash(ini, configure_script(settings))
+                        "unrip.io/config-hash": content_hash(
+                            ini, configure_script(settings), register_runner_script(settings)
+                        )
                     },
                 },
                 "spec": {
@@ -200,9 +229,23 @@ def deployment(settings: ClusterSettings) -> Manifest:
                             "volumeMounts": [
                                 *_mounts(),
                                 mount("config-template", "/config-template", read_only=True),
+                            ],
+                        },
+                        {
+                            # A native sidecar: starts after `configure`, runs beside the server.
+                            "name": "register-runner",
+                            "image": image,
+                            "imagePullPolicy": "IfNotPresent",
+                            "restartPolicy": "Always",
+                            "command": ["/bin/bash", "-c", register_runner_script(settings)],
+                            "env": _env(),
+                            "securityContext": container_security_context(),
+                            "resources": resources(REGISTER_RESOURCES),
+                            "volumeMounts": [
+                                *_mounts(),
                                 mount("runner-secret", RUNNER_SECRET_DIR, read_only=True),
                             ],
-                        }
+                        },
                     ],
                     "containers": [
                         {

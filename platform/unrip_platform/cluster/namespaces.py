@@ -2,14 +2,15 @@
 
 Flows (everything else is dropped):
 - any pod -> kube-dns (53)
-- apps -> Redpanda (9092); the topic job -> Redpanda (9092); Redpanda <-> Redpanda (replicas)
+- apps -> Redpanda (9092); the topic job -> Redpanda (9092); the bus-access job -> Redpanda
+  (9092, and the Admin API 9644, where users are made); Redpanda <-> Redpanda (replicas)
 - apps pods labelled names.VENUE_EGRESS_LABEL -> the public internet on 443 (venue websockets),
   never to cluster or private ranges
 - anyone -> Forgejo (3000): the node's containerd pulls through the NodePort and
   node-originated traffic cannot be selected portably; Forgejo authenticates every request and
   every namespace here restricts its own egress, so apps pods still cannot reach it
-- runner -> Forgejo (3000) and -> the public internet on 80/443 (package registries, base
-  images) and the API server (the deploy job; see docs/decisions.md)
+- runner -> Forgejo (3000) and -> the public internet on 80/443 (package registries); never
+  the API server: CI deploys nothing (the deploy agent does, see ``agent``)
 
 No rule reaches link-local addresses (Hetzner's metadata service, 169.254.169.254, serves the
 node's user data) or the nodes' kubelet (10250): every ipBlock excepts them, and rules towards
@@ -34,6 +35,7 @@ WEB_PORTS: Final = (80, 443)
 
 REDPANDA_APP: Final = "redpanda"
 TOPICS_APP: Final = "redpanda-topics"
+BUS_ACCESS_APP: Final = "redpanda-bus-access"
 FORGEJO_APP: Final = "forgejo"
 RUNNER_APP: Final = "forgejo-runner"
 REDPANDA_RPC_PORT: Final = 33145
@@ -136,6 +138,7 @@ def platform_policies(network: NetworkSettings) -> list[Manifest]:
                 "ingress": [
                     {"from": [_in_namespace(names.NAMESPACE_APPS)], "ports": _tcp(kafka)},
                     {"from": [_pods(TOPICS_APP)], "ports": _tcp(kafka)},
+                    {"from": [_pods(BUS_ACCESS_APP)], "ports": _tcp(kafka, REDPANDA_ADMIN_PORT)},
                     {
                         "from": [_pods(REDPANDA_APP)],
                         "ports": _tcp(kafka, REDPANDA_RPC_PORT, REDPANDA_ADMIN_PORT),
@@ -159,6 +162,17 @@ def platform_policies(network: NetworkSettings) -> list[Manifest]:
             },
         ),
         _policy(
+            "redpanda-bus-access",
+            ns,
+            {
+                "podSelector": {"matchLabels": selector(BUS_ACCESS_APP)},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [_pods(REDPANDA_APP)], "ports": _tcp(kafka, REDPANDA_ADMIN_PORT)}
+                ],
+            },
+        ),
+        _policy(
             "forgejo",
             ns,
             {
@@ -176,7 +190,6 @@ def platform_policies(network: NetworkSettings) -> list[Manifest]:
                 "egress": [
                     {"to": [_pods(FORGEJO_APP)], "ports": _tcp(names.FORGEJO_HTTP_PORT)},
                     {"to": [public_internet(network)], "ports": _tcp(*WEB_PORTS)},
-                    *api_server_egress(network),
                 ],
             },
         ),

@@ -5,6 +5,13 @@ bypass fsync), topic auto-creation off (topics come only from the catalogue), an
 given to Seastar explicitly so it never sizes itself from the node. ``--overprovisioned`` only
 stops Seastar pinning threads and busy-polling, which shared-vCPU servers require; it does not
 relax durability.
+
+Authenticated (docs/security.md, "The bus"): the one Kafka listener takes SASL/SCRAM only and
+authorization is on, so a client is its SCRAM user and may do exactly what its ACLs allow
+(``bus_acls``, created by the bus-access Job). The superuser, whose password is a generated
+Secret, is created by Redpanda itself when the cluster first forms (``RP_BOOTSTRAP_USER``);
+the Admin API requires it too (``admin_api_require_auth``), except for the readiness and
+metrics endpoints the probes and Prometheus use.
 """
 
 from __future__ import annotations
@@ -26,11 +33,13 @@ from unrip_platform.cluster.common import (
     mount,
     pod_security_context,
     resources,
+    secret,
     selector,
     service_account,
     tcp_probe,
 )
 from unrip_platform.cluster.namespaces import REDPANDA_ADMIN_PORT, REDPANDA_APP, REDPANDA_RPC_PORT
+from unrip_platform.cluster.secret_values import PLACEHOLDERS, PlatformSecrets
 from unrip_platform.cluster.settings import ClusterSettings, RedpandaSettings, Resources
 
 NS: Final = names.NAMESPACE_PLATFORM
@@ -42,6 +51,25 @@ DATA_DIR: Final = "/var/lib/redpanda"
 CONFIG_DIR: Final = "/etc/redpanda"
 # Share of the container's memory handed to Seastar (--memory); rpk and the kernel need the rest.
 SEASTAR_MEMORY_SHARE: Final = 0.8
+# The superuser: creates the SCRAM users and ACLs (bus-access Job) and nothing else; no
+# service connects as it. Not an ``unrip-`` name, so it is never taken for a service's user.
+SUPERUSER: Final = "redpanda-superuser"
+SUPERUSER_SECRET: Final = "redpanda-superuser"  # noqa: S105 (a name)
+
+
+def rpk_auth_env(username: str, secret_name: str) -> list[dict[str, Any]]:
+    """rpk's own variables for SASL (Kafka API) and basic auth (Admin API): the password comes
+    from the Secret's ``password`` key, so it never appears in a manifest or a command line."""
+    return [
+        {"name": "RPK_USER", "value": username},
+        {
+            "name": "RPK_PASS",
+            "valueFrom": {
+                "secretKeyRef": {"name": secret_name, "key": names.BUS_SECRET_PASSWORD_KEY}
+            },
+        },
+        {"name": "RPK_SASL_MECHANISM", "value": names.BUS_SASL_MECHANISM},
+    ]
 
 
 def pod_fqdn(ordinal: int) -> str:
@@ -64,7 +92,13 @@ def node_config(settings: RedpandaSettings) -> dict[str, Any]:
             ],
             "rpc_server": {"address": "0.0.0.0", "port": REDPANDA_RPC_PORT},  # noqa: S104
             "kafka_api": [
-                {"address": "0.0.0.0", "port": names.REDPANDA_KAFKA_PORT, "name": "internal"}  # noqa: S104
+                {
+                    "address": "0.0.0.0",  # noqa: S104
+                    "port": names.REDPANDA_KAFKA_PORT,
+                    "name": "internal",
+                    # SASL (SCRAM) is the only way in on the one listener.
+                    "authentication_method": "sasl",
+                }
             ],
             "admin": [{"address": "0.0.0.0", "port": REDPANDA_ADMIN_PORT}],  # noqa: S104
             "developer_mode": False,
@@ -83,6 +117,14 @@ def bootstrap_config(settings: RedpandaSettings) -> dict[str, Any]:
         # Bootstrap properties apply when a cluster forms; an existing one needs
         # `rpk cluster config set enable_consumer_group_metrics` (docs/platform-cluster.md).
         "enable_consumer_group_metrics": ["group", "partition", "consumer_lag"],
+        # Authentication and authorization from the first start. Like every bootstrap
+        # property these apply when a cluster forms; docs/platform-cluster.md says how to turn
+        # them on for a cluster formed before.
+        "enable_sasl": True,
+        "sasl_mechanisms": ["SCRAM"],
+        "kafka_enable_authorization": True,
+        "superusers": [SUPERUSER],
+        "admin_api_require_auth": True,
     }
 
 
@@ -138,6 +180,18 @@ def services() -> list[Manifest]:
             },
         },
     ]
+
+
+def superuser_secret(secrets: PlatformSecrets) -> Manifest:
+    return secret(
+        SUPERUSER_SECRET,
+        NS,
+        COMPONENT,
+        {
+            names.BUS_SECRET_USERNAME_KEY: SUPERUSER,
+            names.BUS_SECRET_PASSWORD_KEY: secrets.bus_superuser_password,
+        },
+    )
 
 
 def statefulset(settings: ClusterSettings) -> Manifest:
@@ -209,6 +263,13 @@ def statefulset(settings: ClusterSettings) -> Manifest:
                                     "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
                                 },
                                 {"name": "HOME", "value": DATA_DIR},
+                                # rpk in this container (kubectl exec) acts as the superuser;
+                                # Redpanda creates that user when the cluster first forms.
+                                *rpk_auth_env(SUPERUSER, SUPERUSER_SECRET),
+                                {
+                                    "name": "RP_BOOTSTRAP_USER",
+                                    "value": "$(RPK_USER):$(RPK_PASS):$(RPK_SASL_MECHANISM)",
+                                },
                             ],
                             "ports": [
                                 {"name": "kafka", "containerPort": names.REDPANDA_KAFKA_PORT},
@@ -252,9 +313,12 @@ def statefulset(settings: ClusterSettings) -> Manifest:
     }
 
 
-def redpanda_manifests(settings: ClusterSettings) -> list[Manifest]:
+def redpanda_manifests(
+    settings: ClusterSettings, secrets: PlatformSecrets = PLACEHOLDERS
+) -> list[Manifest]:
     return [
         service_account(REDPANDA_APP, NS, COMPONENT),
+        superuser_secret(secrets),
         config_map(CONFIG_MAP, NS, COMPONENT, _configs(settings.redpanda)),
         *services(),
         statefulset(settings),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from unrip_platform.cluster import agent
+from unrip_platform.cluster.buildkit import buildkit_manifests
+from unrip_platform.cluster.bus_access import bus_access_manifests
 from unrip_platform.cluster.common import Manifest
 from unrip_platform.cluster.deployer import deployer_manifests
 from unrip_platform.cluster.forgejo import forgejo_manifests
@@ -23,10 +26,14 @@ def render_manifests(
 ) -> list[Manifest]:
     return [
         *namespace_manifests(settings.network),
-        *redpanda_manifests(settings),
+        *agent.namespace_manifests(settings.network),
+        *redpanda_manifests(settings, secrets),
+        *bus_access_manifests(settings, secrets),
         *topic_job_manifests(settings),
         *forgejo_manifests(settings, secrets),
         *runner_manifests(settings),
+        *buildkit_manifests(settings),
+        *agent.agent_manifests(settings),
         *deployer_manifests(),
         *monitoring_manifests(settings, GRAFANA_PASSWORD_PLACEHOLDER),
     ]

@@ -6,8 +6,11 @@ placeholders, so schema and policy checks see the same manifests without any rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+from unrip_platform.cluster.bus_acls import PRINCIPALS
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,12 @@ class PlatformSecrets:
     forgejo_jwt_secret: Any
     # 40 hex characters: the runner's uuid (first 16) and token, registered on both sides.
     runner_secret: Any
+    # Redpanda's superuser (creates users and ACLs; no service connects as it).
+    bus_superuser_password: Any = "placeholder-bus-superuser"  # noqa: S105
+    # One SCRAM password per bus principal (bus_acls.PRINCIPALS), by service name.
+    bus_passwords: Mapping[str, Any] = field(
+        default_factory=lambda: {p.service: f"placeholder-bus-{p.service}" for p in PRINCIPALS}
+    )
 
 
 PLACEHOLDERS = PlatformSecrets(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from unrip_platform.cluster.bus_acls import BY_SERVICE
 
 # Pinned images. Bump deliberately (and read the release notes): Forgejo migrates its database
 # on start, Redpanda upgrades one minor version at a time.
@@ -77,6 +79,21 @@ class RedpandaSettings(_Settings):
     # Container memory; Redpanda is given 80 % of it (--memory), the rest is for rpk and the OS.
     memory_mib: int = Field(default=2048, ge=1024)
     storage: str = "20Gi"
+    # Bus passwords to regenerate: service -> generation (default 0). Raising a service's number
+    # makes Pulumi generate a new password for it, rewrite its Secret and rerun the bus-access
+    # Job, which sets it in Redpanda; then restart that service (docs/runbooks.md).
+    credential_generations: dict[str, int] = {}
+
+    @field_validator("credential_generations")
+    @classmethod
+    def _known_services(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(BY_SERVICE))
+        if unknown:
+            known = ", ".join(sorted(BY_SERVICE))
+            raise ValueError(f"unknown bus service(s) {', '.join(unknown)}; known: {known}")
+        if any(generation < 0 for generation in value.values()):
+            raise ValueError("credential generations are 0 or more")
+        return value
 
 
 class ForgejoSettings(_Settings):
@@ -102,6 +119,16 @@ class RunnerSettings(_Settings):
     # Scratch space for job workdirs and BuildKit's layer cache (emptyDir limits).
     workspace_size: str = "10Gi"
     buildkit_cache_size: str = "20Gi"
+
+
+class AgentSettings(_Settings):
+    """The deploy agent (cluster/agent.py): it polls, runs ci/build.py and ci/deploy.py."""
+
+    resources: Resources = Resources(
+        cpu_request="50m", cpu_limit="1", memory_request="128Mi", memory_limit="512Mi"
+    )
+    # Its checkout and the build context it sends to BuildKit (emptyDir limit).
+    scratch_size: str = "4Gi"
 
 
 class MonitoringSettings(_Settings):
@@ -140,5 +167,6 @@ class ClusterSettings(_Settings):
     redpanda: RedpandaSettings = RedpandaSettings()
     forgejo: ForgejoSettings = ForgejoSettings()
     runner: RunnerSettings = RunnerSettings()
+    agent: AgentSettings = AgentSettings()
     network: NetworkSettings = NetworkSettings()
     monitoring: MonitoringSettings = MonitoringSettings()

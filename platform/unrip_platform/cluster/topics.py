@@ -4,6 +4,8 @@ It runs the Redpanda image's ``rpk`` (the apps' image does not exist yet when th
 installed: Forgejo Actions builds it later). The script is the static ``ensure_topics.sh`` plus one
 ``ensure_topic`` call per catalogue entry. The Job's name carries a hash of the script, so a
 catalogue change creates a new Job (Jobs are immutable) and an unchanged catalogue is a no-op.
+It logs in as its own SCRAM user (``unrip-topics``, Secret ``bus-topics``), whose ACLs allow
+administering exactly the catalogue's topics (``bus_acls``); the bus-access Job runs first.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Final
 from unrip import topics
 
 from unrip_platform import names
+from unrip_platform.cluster import bus_acls
 from unrip_platform.cluster.common import (
     SMALL,
     Manifest,
@@ -32,7 +35,7 @@ from unrip_platform.cluster.common import (
     service_account,
 )
 from unrip_platform.cluster.namespaces import TOPICS_APP
-from unrip_platform.cluster.redpanda import REDPANDA_UID, replication_factor
+from unrip_platform.cluster.redpanda import REDPANDA_UID, replication_factor, rpk_auth_env
 from unrip_platform.cluster.settings import ClusterSettings
 
 NS: Final = names.NAMESPACE_PLATFORM
@@ -115,6 +118,10 @@ def topic_job_manifests(
                                 "env": [
                                     {"name": "BROKERS", "value": names.KAFKA_BOOTSTRAP_IN_CLUSTER},
                                     {"name": "HOME", "value": "/tmp"},  # noqa: S108
+                                    *rpk_auth_env(
+                                        bus_acls.BY_SERVICE[bus_acls.TOPIC_JOB].user,
+                                        names.bus_secret(bus_acls.TOPIC_JOB),
+                                    ),
                                 ],
                                 "securityContext": container_security_context(),
                                 "resources": resources(SMALL),

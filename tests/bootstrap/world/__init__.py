@@ -16,9 +16,9 @@ from tests.bootstrap.world.pulumi import hetzner_outputs as hetzner_outputs
 from tests.bootstrap.world.pulumi import node_kubeconfig as node_kubeconfig
 from tests.bootstrap.world.state import ADMIN as ADMIN
 from tests.bootstrap.world.state import ADMIN_PASSWORD as ADMIN_PASSWORD
+from tests.bootstrap.world.state import AGENT_TOKEN as AGENT_TOKEN
 from tests.bootstrap.world.state import APPS as APPS
 from tests.bootstrap.world.state import CLIENT_KEY as CLIENT_KEY
-from tests.bootstrap.world.state import DEPLOYER_TOKEN as DEPLOYER_TOKEN
 from tests.bootstrap.world.state import ENDPOINT as ENDPOINT
 from tests.bootstrap.world.state import HOST_KEY_LINE as HOST_KEY_LINE
 from tests.bootstrap.world.state import IMAGE_PREFIX as IMAGE_PREFIX

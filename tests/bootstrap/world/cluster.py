@@ -12,7 +12,7 @@ import yaml
 from unrip_bootstrap.clients.kube import KubeError
 from unrip_platform import names
 
-from tests.bootstrap.world.state import ENDPOINT, World
+from tests.bootstrap.world.state import AGENT_KEY, ENDPOINT, World
 
 
 class FakeKube:
@@ -39,10 +39,12 @@ class FakeKube:
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         self._connect()
-        if name == names.DEPLOYER_TOKEN_SECRET and self.world.deployer_token_delay > 0:
-            self.world.deployer_token_delay -= 1
-            return {"metadata": {"name": name}}
         found = self.world.objects.get((kind, namespace, name))
+        if (kind, namespace, name) == AGENT_KEY and found is not None:
+            self.world.agent_poll()
+            if not self.world.agent_ready():
+                waiting = {"readyReplicas": 0, "availableReplicas": 0}
+                found = {**found, "status": {**found["status"], **waiting}}
         return json.loads(json.dumps(found)) if found is not None else None
 
     def items(self, kind: str, namespace: str) -> list[dict[str, Any]]:
@@ -71,9 +73,12 @@ class FakeKube:
 
     def apply(self, manifest: Mapping[str, Any]) -> None:
         self._connect()
-        if message := self.world.failing("kube.apply"):
-            raise KubeError(f"kubectl apply failed: {message}")
         meta = manifest["metadata"]
+        message = self.world.failing("kube.apply") or self.world.failing(
+            f"kube.apply:{meta['name']}"
+        )
+        if message:
+            raise KubeError(f"kubectl apply failed: {message}")
         self.world.mutate(f"kube.apply:{manifest['kind']}/{meta['name']}")
         self.world.put(manifest["kind"].lower(), meta["namespace"], meta["name"], dict(manifest))
 

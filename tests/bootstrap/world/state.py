@@ -14,11 +14,13 @@ from unrip_platform import names
 from tests.fake_keys import pem_header
 
 ADMIN_PASSWORD = "ForgejoAdminSentinel7c1e9a"
-DEPLOYER_TOKEN = "DeployerTokenSentinel.eyJhbGciOi.3f9b"
+AGENT_TOKEN = "AgentReadTokenSentinel5a7c2e"
 CLIENT_KEY = f"ClientKeySentinel{pem_header('EC')}q8"
 K3S_TOKEN = "K3sTokenSentinel4b2d8e1f"
 REGISTRY_TOKEN = "RegistryTokenSentinel9d0e"
-WORLD_SECRETS = (ADMIN_PASSWORD, DEPLOYER_TOKEN, CLIENT_KEY, K3S_TOKEN, REGISTRY_TOKEN)
+WORLD_SECRETS = (ADMIN_PASSWORD, AGENT_TOKEN, CLIENT_KEY, K3S_TOKEN, REGISTRY_TOKEN)
+# What Forgejo answers a token creation with, by the token's scopes.
+TOKENS_BY_SCOPES = {("read:repository",): AGENT_TOKEN, ("write:package",): REGISTRY_TOKEN}
 
 IPV4 = "203.0.113.10"
 ENDPOINT = f"https://{IPV4}:6443"
@@ -30,8 +32,11 @@ PLATFORM_KEYS = (
     ("statefulset", names.NAMESPACE_PLATFORM, "redpanda"),
     ("deployment", names.NAMESPACE_PLATFORM, "forgejo"),
     ("deployment", names.NAMESPACE_PLATFORM, "forgejo-runner"),
-    ("secret", names.NAMESPACE_APPS, names.DEPLOYER_TOKEN_SECRET),
+    ("deployment", names.NAMESPACE_PLATFORM, names.BUILDKIT_SERVICE),
+    ("deployment", names.NAMESPACE_DEPLOY, names.DEPLOY_AGENT),
 )
+AGENT_KEY = ("deployment", names.NAMESPACE_DEPLOY, names.DEPLOY_AGENT)
+AGENT_SECRET_KEY = ("secret", names.NAMESPACE_DEPLOY, names.DEPLOY_AGENT_SECRET)
 
 
 class InjectedFailureError(RuntimeError):
@@ -81,7 +86,10 @@ class World:
     crashing_pod: bool = False
     # Running app pods: name -> (service, the JSON its /status serves; None: it does not answer)
     app_pods: dict[str, tuple[str, dict[str, Any] | None]] = field(default_factory=dict)
-    deployer_token_delay: int = 0  # reads of apps/deployer-token before Kubernetes fills it
+    # The deploy agent: the commits it tried (once each), and polls of its work still to go.
+    agent_tried: set[str] = field(default_factory=set)
+    agent_polls_left: int = 2
+    agent_pod_fails: bool = False  # e.g. BuildKit unreachable while its toolchain is built
     presented_host_key: str = HOST_KEY_LINE  # what the server at the address presents
     # Forgejo (its data lives on the volume too)
     forgejo: dict[str, Any] = field(default_factory=dict)
@@ -118,6 +126,7 @@ class World:
         self.platform_up = False
         self.objects.clear()
         self.forgejo.clear()
+        self.agent_tried.clear()  # a new cluster: a new agent pod, with no memory
 
     def lose_forgejo(self) -> None:
         self.forgejo.clear()
@@ -169,21 +178,66 @@ class World:
         self.objects[(kind, namespace, name)] = obj
 
     def install_platform(self) -> None:
-        for namespace in (names.NAMESPACE_PLATFORM, names.NAMESPACE_APPS):
+        for namespace in (names.NAMESPACE_PLATFORM, names.NAMESPACE_APPS, names.NAMESPACE_DEPLOY):
             self.put("namespace", "", namespace, {"kind": "Namespace"})
         self.put("statefulset", names.NAMESPACE_PLATFORM, "redpanda", ready_workload())
         self.put("deployment", names.NAMESPACE_PLATFORM, "forgejo", ready_workload())
         self.put("deployment", names.NAMESPACE_PLATFORM, "forgejo-runner", ready_workload())
-        data = {
-            "token": base64.b64encode(DEPLOYER_TOKEN.encode()).decode(),
-            "ca.crt": base64.b64encode(b"-----BEGIN CERTIFICATE-----\nca\n").decode(),
-        }
-        self.put("secret", names.NAMESPACE_APPS, names.DEPLOYER_TOKEN_SECRET, {"data": data})
+        self.put("deployment", names.NAMESPACE_PLATFORM, names.BUILDKIT_SERVICE, ready_workload())
+        # Its pod waits for its credentials Secret (see agent_ready): not ready until then.
+        self.put(*AGENT_KEY, ready_workload())
         self.forgejo.setdefault("secrets", {})
         self.forgejo.setdefault("tokens", {})
         self.forgejo.setdefault("runs", [])
         self.forgejo.setdefault("packages", self.forgejo.get("packages", []))
         self.platform_up = True
+
+    # --- the deploy agent -----------------------------------------------------------------------
+
+    def agent_credentials(self) -> dict[str, str]:
+        secret = self.objects.get(AGENT_SECRET_KEY)
+        data = (secret or {}).get("data") or {}
+        return {key: base64.b64decode(value).decode() for key, value in data.items()}
+
+    def agent_ready(self) -> bool:
+        """The agent's pod runs once its Secret holds a read-only token Forgejo knows."""
+        token = self.agent_credentials().get(names.DEPLOY_AGENT_SECRET_FORGEJO_TOKEN)
+        scopes = {
+            TOKENS_BY_SCOPES[tuple(entry["scopes"])]: entry["scopes"]
+            for entry in self.forgejo.get("tokens", {}).values()
+        }
+        return (
+            not self.agent_pod_fails
+            and AGENT_KEY in self.objects
+            and scopes.get(token or "") == ["read:repository"]
+        )
+
+    def agent_poll(self) -> None:
+        """One poll of the agent: after a few, main's head is built, pushed and deployed, or
+        (armed failure point "agent") its build fails; each commit is tried once."""
+        head = self.forgejo.get("branch")
+        if not self.agent_ready() or head is None or head in self.agent_tried:
+            return
+        if self.forgejo.get("protection") is None:
+            return  # the agent refuses to deploy an unprotected main
+        self.agent_polls_left -= 1
+        if self.agent_polls_left > 0:
+            return
+        self.agent_polls_left = 2
+        self.agent_tried.add(head)
+        if self.failing("agent"):
+            return
+        digest = f"sha256:{head[:8]}" + "0" * 56
+        self.forgejo.setdefault("packages", []).append(
+            {
+                "id": 1000 + len(self.agent_tried),
+                "name": "unrip",
+                "version": head,
+                "created_at": "2026-01-01T00:00:00Z",
+                "digest": digest,
+            }
+        )
+        self.deploy_apps(digest)
 
     def deploy_apps(self, digest: str) -> None:
         for app in APPS:

@@ -13,7 +13,7 @@ from unrip_platform.validation import KUBERNETES_VERSION, validate_manifests
 pytestmark = pytest.mark.platform
 
 # The one container allowed to deviate (rootless BuildKit); policy_exceptions.yaml says why.
-BUILDKIT = ("forgejo-runner", "buildkitd")
+BUILDKIT = ("buildkitd", "buildkitd")
 CLUSTER_SCOPED = {
     "Namespace",
     "ValidatingAdmissionPolicy",
@@ -87,11 +87,8 @@ def test_containers_follow_the_baseline(manifests: list[dict[str, Any]]) -> None
         assert context["readOnlyRootFilesystem"] is True, (workload, name)
         assert context["capabilities"] == {"drop": ["ALL"]}, (workload, name)
         assert context["seccompProfile"] == {"type": "RuntimeDefault"}, (workload, name)
-        if (
-            not is_init
-            and workload != "redpanda-topics"
-            and not workload.startswith("redpanda-topics-")
-        ):
+        # Jobs (topics, bus access) run to completion: nothing to probe.
+        if not is_init and not workload.startswith(("redpanda-topics-", "redpanda-bus-access-")):
             assert "livenessProbe" in container and "readinessProbe" in container, (workload, name)
         checked += 1
     assert checked >= 10
@@ -147,7 +144,8 @@ def test_registry_nodeport_and_services_match_the_shared_names(
     ]
     assert node_ports == [names.FORGEJO_REGISTRY_NODEPORT]
     assert all(
-        m["metadata"]["namespace"] in (names.NAMESPACE_PLATFORM, names.NAMESPACE_APPS)
+        m["metadata"]["namespace"]
+        in (names.NAMESPACE_PLATFORM, names.NAMESPACE_APPS, names.NAMESPACE_DEPLOY)
         for m in manifests
         if m["kind"] not in CLUSTER_SCOPED
     )
@@ -164,7 +162,15 @@ def test_every_namespace_denies_by_default(manifests: list[dict[str, Any]]) -> N
         and "ingress" not in m["spec"]
         and "egress" not in m["spec"]
     }
-    assert namespaces == denied == {names.NAMESPACE_PLATFORM, names.NAMESPACE_APPS}
+    assert (
+        namespaces
+        == denied
+        == {
+            names.NAMESPACE_PLATFORM,
+            names.NAMESPACE_APPS,
+            names.NAMESPACE_DEPLOY,
+        }
+    )
 
 
 def test_apps_may_reach_kafka_but_not_forgejo(manifests: list[dict[str, Any]]) -> None:

@@ -34,10 +34,10 @@ def test_the_scan_really_ran(policy_report: PolicyReport) -> None:
     assert checks == {entry.check for entry in load_exceptions(POLICY_EXCEPTIONS)}
 
 
-def test_privilege_exceptions_cover_the_runner_only(policy_report: PolicyReport) -> None:
+def test_privilege_exceptions_cover_buildkit_only(policy_report: PolicyReport) -> None:
     privileged = {"CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_28", "CKV_K8S_37"}
     resources = {f.resource for f, entry in policy_report.excused if entry.check in privileged}
-    assert resources == {"Deployment.platform.forgejo-runner"}
+    assert resources == {"Deployment.platform.buildkitd"}
 
 
 def test_an_undocumented_failure_is_a_violation() -> None:

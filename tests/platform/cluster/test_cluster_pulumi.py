@@ -13,6 +13,7 @@ import pytest
 from pulumi.runtime import mocks
 from pulumi.runtime.rpc import deserialize_properties, is_rpc_secret
 from unrip_platform import names
+from unrip_platform.cluster import bus_acls
 from unrip_platform.cluster.components import ClusterPlatform, kubeconfig_content
 from unrip_platform.cluster.render import render_manifests
 from unrip_platform.cluster.resources import resource_name
@@ -98,7 +99,10 @@ def program() -> Program:
             platform.topics,
             platform.forgejo,
             platform.runner,
+            platform.buildkit,
+            platform.agent,
             platform.deployer,
+            platform.bus_access,
         )
         return pulumi.Output.all(*(r.urn for g in groups for r in g.resources.values()))
 
@@ -122,7 +126,10 @@ def test_manifests_reach_the_provider_unchanged(program: Program) -> None:
         statefulset["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "local-path"
     )
     binding = program.inputs("rolebinding-apps-deployer")
-    assert binding["roleRef"]["name"] == names.DEPLOYER_SERVICE_ACCOUNT
+    assert binding["roleRef"]["name"] == names.DEPLOYER_ROLE
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": names.DEPLOY_AGENT, "namespace": names.NAMESPACE_DEPLOY}
+    ]
 
 
 def secret_data(program: Program, name: str) -> dict[str, str]:
@@ -138,6 +145,16 @@ def test_generated_secrets_stay_secret(program: Program) -> None:
     assert set(secret_data(program, "secret-platform-forgejo-runner-secret")) == {"runner-secret"}
 
 
+def test_bus_credentials_stay_secret_and_each_app_gets_only_its_own(program: Program) -> None:
+    superuser = secret_data(program, "secret-platform-redpanda-superuser")
+    users = secret_data(program, "secret-platform-redpanda-bus-users")
+    assert set(users) == {p.service for p in bus_acls.PRINCIPALS}
+    for service in bus_acls.APP_SERVICES:
+        own = secret_data(program, f"secret-{names.NAMESPACE_APPS}-{names.bus_secret(service)}")
+        assert own == {"username": f"unrip-{service}", "password": users[service]}
+    assert superuser["username"] == "redpanda-superuser"
+
+
 def test_secret_values_have_the_shapes_forgejo_requires(program: Program) -> None:
     jwt = secret_data(program, "secret-platform-forgejo-secrets")["jwt-secret"]
     assert "=" not in jwt and len(base64.urlsafe_b64decode(jwt + "=")) == 32
@@ -148,9 +165,8 @@ def test_secret_values_have_the_shapes_forgejo_requires(program: Program) -> Non
 def test_outputs_mark_the_password_secret_and_nothing_else(program: Program) -> None:
     outputs = program.monitor.outputs["unrip"]
     assert outputs["forgejo_url"] == names.FORGEJO_ROOT_URL
-    assert outputs["deployer_token_secret"] == (
-        f"{names.NAMESPACE_APPS}/{names.DEPLOYER_TOKEN_SECRET}"
-    )
+    assert outputs["deploy_agent"] == f"{names.NAMESPACE_DEPLOY}/{names.DEPLOY_AGENT}"
+    assert "deployer_token_secret" not in outputs  # no long-lived deploy token exists any more
     secret = {key for key, value in outputs.items() if is_rpc_secret(value)}
     assert secret == {"forgejo_admin_password", "grafana_admin_password"}
 
@@ -163,15 +179,47 @@ def test_workloads_wait_for_what_they_use(program: Program) -> None:
         "persistentvolumeclaim-platform-forgejo-data",
         "namespace-platform",
     } <= forgejo
-    # The runner starts only once Forgejo (whose init container registers it) is ready.
+    # The runner starts only once Forgejo (whose sidecar registers it) is ready.
     assert "deployment-platform-forgejo" in program.depends("deployment-platform-forgejo-runner")
+    # The agent's namespace exists before its ServiceAccount and Deployment are created.
+    assert "namespace-deploy" in program.depends("deployment-deploy-deploy-agent")
+    assert "serviceaccount-deploy-deploy-agent" in program.depends("deployment-deploy-deploy-agent")
 
 
-def test_topic_job_waits_for_the_broker(program: Program) -> None:
-    [job] = [
-        name for name, r in program.engine.registered.items() if r.type == "kubernetes:batch/v1:Job"
-    ]
-    assert "statefulset-platform-redpanda" in program.depends(job)
+def test_pulumi_does_not_wait_for_the_agent_whose_credentials_come_later(
+    program: Program,
+) -> None:
+    agent = program.inputs("deployment-deploy-deploy-agent")
+    assert agent["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
+
+
+def test_the_jobs_wait_for_the_broker_and_the_topic_job_for_its_user(program: Program) -> None:
+    jobs = {
+        name.rsplit("-", 1)[0]: name
+        for name, r in program.engine.registered.items()
+        if r.type == "kubernetes:batch/v1:Job"
+    }
+    assert set(jobs) == {"job-platform-redpanda-topics", "job-platform-redpanda-bus-access"}
+    for job in jobs.values():
+        assert "statefulset-platform-redpanda" in program.depends(job)
+    # The topic job logs in as unrip-topics, which the bus-access Job creates.
+    assert jobs["job-platform-redpanda-bus-access"] in program.depends(
+        jobs["job-platform-redpanda-topics"]
+    )
+
+
+def test_every_bus_password_is_generated_secret_and_rotatable(program: Program) -> None:
+    passwords = {
+        name: r
+        for name, r in program.engine.registered.items()
+        if r.type == "random:index/randomPassword:RandomPassword" and name.startswith("bus-")
+    }
+    assert set(passwords) == {"bus-superuser-password"} | {
+        f"bus-password-{p.service}" for p in bus_acls.PRINCIPALS
+    }
+    for name, resource in passwords.items():
+        assert resource.inputs["length"] >= 32, name
+    assert passwords["bus-password-executor"].inputs["keepers"] == {"generation": "0"}
 
 
 def test_claims_do_not_block_on_binding(program: Program) -> None:

@@ -54,7 +54,7 @@ class Brokers:
         return dict(json.loads(self.state.read_text())["topics"])
 
     def writes(self) -> list[list[str]]:
-        calls = json.loads(self.state.read_text())["calls"]
+        calls = [c["argv"] for c in json.loads(self.state.read_text())["calls"]]
         return [c for c in calls if c[:2] in (["topic", "create"], ["topic", "add-partitions"])]
 
     def seed(self, name: str, partitions: int) -> None:

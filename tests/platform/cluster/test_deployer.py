@@ -65,8 +65,8 @@ def test_the_guard_applies_to_the_deployer_only_and_denies() -> None:
     assert policy["spec"]["failurePolicy"] == "Fail"
     [condition] = policy["spec"]["matchConditions"]
     assert condition["expression"] == (
-        f"request.userInfo.username == 'system:serviceaccount:{names.NAMESPACE_APPS}:"
-        f"{names.DEPLOYER_SERVICE_ACCOUNT}'"
+        f"request.userInfo.username == 'system:serviceaccount:{names.NAMESPACE_DEPLOY}:"
+        f"{names.DEPLOY_AGENT}'"
     )
     matched = {
         (rule["apiGroups"][0], resource)
@@ -85,7 +85,7 @@ def test_the_guard_applies_to_the_deployer_only_and_denies() -> None:
 
 def test_the_guard_names_the_strategy_and_every_path_to_the_venue_key() -> None:
     expressions = [v["expression"] for v in deployer.guard_validations()]
-    strategy, volumes, env = expressions
+    strategy, volumes, env, _bus_logins = expressions  # evaluated: test_deployer_guard.py
     assert f"'{names.REACTOR_STRATEGY_CONFIGMAP}'" in strategy
     assert "oldObject" in strategy  # a delete is a change too
     venue = f"'{names.APPS_SECRET_NEAR_INTENTS}'"

@@ -79,11 +79,12 @@ class FakeForgejo:
 
     head: str = ""
     protected: bool = True
+    token: str = TOKEN
     requests: list[httpx.Request] = field(default_factory=list)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        if request.headers.get("authorization") != f"token {TOKEN}":
+        if request.headers.get("authorization") != f"token {self.token}":
             return httpx.Response(401)
         match request.url.path:
             case "/api/v1/repos/unrip/unrip/branches/main":
@@ -291,3 +292,74 @@ def test_each_script_gets_only_its_own_credential() -> None:
     deploy = agent_module.child_env(environ, agent_module.DEPLOY_ONLY)
     assert set(build) == {"PATH", "UNRIP_REGISTRY_PASSWORD", "UNRIP_REGISTRY_USER"}
     assert set(deploy) == {"PATH", "UNRIP_DEPLOYER_TOKEN", "UNRIP_DEPLOYER_CA_CRT"}
+
+
+def test_in_the_cluster_both_scripts_find_the_agents_packages_and_the_in_cluster_api() -> None:
+    # The agent's pod keeps PyYAML (deploy.py) outside the image, on PYTHONPATH, and kubectl
+    # finds the API through the in-cluster variables and the projected token.
+    environ = {
+        "PATH": "/opt/agent/env/bin:/usr/bin",
+        "PYTHONPATH": "/opt/agent/env/site",
+        "KUBERNETES_SERVICE_HOST": "10.43.0.1",
+        "KUBERNETES_SERVICE_PORT": "443",
+        "UNRIP_AGENT_FORGEJO_TOKEN": "f",
+    }
+    deploy = agent_module.child_env(environ, agent_module.DEPLOY_ONLY)
+    assert deploy == {k: v for k, v in environ.items() if k != "UNRIP_AGENT_FORGEJO_TOKEN"}
+
+
+def test_every_poll_touches_the_heartbeat_the_liveness_probe_reads(tmp_path: Path) -> None:
+    heartbeat = tmp_path / "heartbeat"
+    # Forgejo unreachable: the poll fails (exit 2), yet the agent still shows it is alive.
+    code = agent_module.main(
+        [
+            "--forgejo",
+            "http://127.0.0.1:9",
+            "--repository",
+            "unrip/unrip",
+            "--overlay",
+            names.OVERLAY_PRODUCTION,
+            "--once",
+            "--heartbeat",
+            str(heartbeat),
+        ]
+    )
+    assert code == agent_module.EXIT_USAGE
+    assert heartbeat.is_file()
+
+
+def test_replaced_credential_files_take_effect_at_the_next_poll(tmp_path: Path) -> None:
+    directory = tmp_path / "credentials"
+    directory.mkdir()
+    environ = agent_module.LiveEnvironment(
+        {"PATH": "/usr/bin", "UNRIP_AGENT_CREDENTIALS_DIR": str(directory)}
+    )
+    for name, file in agent_module.CREDENTIAL_FILES.items():
+        (directory / file).write_text(f"old-{name}\n")
+    assert environ["UNRIP_AGENT_FORGEJO_TOKEN"] == "old-UNRIP_AGENT_FORGEJO_TOKEN"
+    (directory / "registry-password").write_text("rotated\n")  # the bootstrap replaced it
+    build = agent_module.child_env(environ, agent_module.BUILD_ONLY)
+    assert build["UNRIP_REGISTRY_PASSWORD"] == "rotated"
+    assert "UNRIP_AGENT_FORGEJO_TOKEN" not in build
+    # The file names are the Secret's keys the bootstrap writes.
+    assert set(agent_module.CREDENTIAL_FILES.values()) == {
+        names.DEPLOY_AGENT_SECRET_FORGEJO_TOKEN,
+        names.DEPLOY_AGENT_SECRET_REGISTRY_USER,
+        names.DEPLOY_AGENT_SECRET_REGISTRY_PASSWORD,
+    }
+
+
+def test_new_credentials_let_the_agent_rebuild_a_commit_it_already_tried(
+    harness: Harness, repository: Repository
+) -> None:
+    harness.forgejo.head = repository.commit("main", "main")
+    assert harness.agent.tick() == 0
+    agent_module.use_token(harness.agent, TOKEN)  # the same token: nothing changes
+    assert harness.agent.tick() == 0
+    assert len(harness.builds) == 1
+
+    # A recovered Forgejo: the bootstrap wrote new tokens, and the registry may be empty.
+    harness.forgejo.token = "a-new-token"
+    agent_module.use_token(harness.agent, "a-new-token")
+    assert harness.agent.tick() == 0
+    assert len(harness.builds) == 2

@@ -18,6 +18,7 @@ from unrip.topics import EXECUTION_PARTITIONS
 from unrip.venues import registry
 from unrip.venues.paper.server import PaperVenueSettings
 from unrip_platform import names
+from unrip_platform.cluster import bus_acls
 from unrip_platform.delivery import checks
 
 from tests.platform.delivery.conftest import Manifest, by_name, containers, env, pod_spec, workloads
@@ -37,6 +38,10 @@ KAFKA_CLIENTS = {"ingest", "ingest-prices", "reactor", "executor", "monitor", "a
 # Workloads that run a service under another name: the price ingest is the ingest service.
 RUNS_AS = {"ingest-prices": "ingest"}
 SECRETISH = ("JWT", "TOKEN", "PASSWORD", "SECRET", "SIGNING_KEY", "PRIVATE")
+# In production each Kafka client's own bus password (components/bus-auth).
+BUS_PASSWORDS = {
+    (names.bus_secret(s), names.BUS_SECRET_PASSWORD_KEY) for s in bus_acls.APP_SERVICES
+}
 
 
 def digest(char: str) -> str:
@@ -129,8 +134,8 @@ def test_no_secret_value_in_any_manifest(rendered: dict[str, list[Manifest]]) ->
             (names.APPS_SECRET_COMMAND_SIGNING, names.APPS_SECRET_COMMAND_SIGNING_KEY),
             ("archive-storage", "secret_key"),
         } | {
-            names.OVERLAY_PRODUCTION: jwt,
-            names.OVERLAY_PRODUCTION_LIVE: jwt | solver,
+            names.OVERLAY_PRODUCTION: jwt | BUS_PASSWORDS,
+            names.OVERLAY_PRODUCTION_LIVE: jwt | solver | BUS_PASSWORDS,
         }.get(overlay, set())
         assert refs == expected, overlay
 
@@ -286,8 +291,14 @@ def test_the_price_ingest_polls_1click_in_production_and_replays_a_path_locally(
         assert values["UNRIP_INGEST_VENUE"] == "near_intents", overlay
         assert values["UNRIP_INGEST_STREAM"] == "prices", overlay
         assert values["UNRIP_INGEST_SOURCE"] == source, overlay
-        # The endpoint is public: no Secret reaches this pod.
-        assert not [v for v in values.values() if isinstance(v, dict) and "secretKeyRef" in v]
+        # The endpoint is public: no Secret reaches this pod but its own bus login.
+        assert not [
+            v
+            for v in values.values()
+            if isinstance(v, dict)
+            and "secretKeyRef" in v
+            and v["secretKeyRef"]["name"] != names.bus_secret("ingest-prices")
+        ]
 
 
 def test_the_strategy_is_a_stable_configmap_only_the_reactor_may_read(
@@ -428,7 +439,9 @@ def test_the_live_overlay_signs_on_near_intents_and_paper_stays_the_default(
     secret_keys = {
         name: value["secretKeyRef"]["key"]
         for name, value in variables.items()
-        if isinstance(value, dict) and "secretKeyRef" in value
+        if isinstance(value, dict)
+        and "secretKeyRef" in value
+        and not name.startswith("UNRIP_KAFKA_SASL_")  # its bus login: tests/.../test_bus_login.py
     }
     assert secret_keys == {
         "UNRIP_NEAR_INTENTS_JWT": names.APPS_SECRET_NEAR_INTENTS_JWT_KEY,

@@ -28,11 +28,11 @@ def test_the_scan_covered_both_overlays_and_the_dockerfile(policy_report: Policy
 def test_no_privilege_is_excused_for_the_apps(policy_report: PolicyReport) -> None:
     excused = {(finding.check_id, finding.resource) for finding, _ in policy_report.excused}
     apps = {(check, resource) for check, resource in excused if ".apps." in resource}
-    # Only secrets as env vars (CKV_K8S_35): the relay JWT, the command MAC key and the
-    # object-storage keys.
+    # Only secrets as env vars (CKV_K8S_35): the relay JWT, the command MAC key, the
+    # object-storage keys and each Kafka client's bus login.
     assert apps == {
         ("CKV_K8S_35", f"Deployment.apps.{name}")
-        for name in ("ingest", "reactor", "executor", "archiver")
+        for name in ("ingest", "ingest-prices", "reactor", "executor", "monitor", "archiver")
     }
 
 

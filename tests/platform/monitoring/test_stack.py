@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 import yaml
 from unrip_platform import names
-from unrip_platform.cluster.monitoring import alerting_rules, dashboard_files, rule_files, stack
+from unrip_platform.cluster.monitoring import (
+    alerting_rules,
+    configs,
+    constants,
+    dashboard_files,
+    rule_files,
+    stack,
+)
 from unrip_platform.cluster.redpanda import bootstrap_config
 from unrip_platform.cluster.render import render_manifests
 from unrip_platform.cluster.settings import ClusterSettings, RedpandaSettings
@@ -40,7 +47,7 @@ def test_the_stack_is_rendered_with_the_platform_and_validates(
 
 
 def test_prometheus_scrapes_apps_redpanda_forgejo_and_the_node() -> None:
-    config = stack.prometheus_config(ClusterSettings().monitoring)
+    config = configs.prometheus_config(ClusterSettings().monitoring)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(jobs) == {
         "prometheus",
@@ -62,7 +69,7 @@ def test_prometheus_scrapes_apps_redpanda_forgejo_and_the_node() -> None:
 
 def test_retention_fits_the_claim(manifests: list[dict[str, Any]]) -> None:
     settings = ClusterSettings().monitoring
-    claim = by(manifests, "PersistentVolumeClaim", stack.DATA_CLAIM)
+    claim = by(manifests, "PersistentVolumeClaim", constants.DATA_CLAIM)
     assert claim["spec"]["storageClassName"] == "local-path"
     assert claim["spec"]["resources"]["requests"]["storage"] == f"{settings.storage_gib}Gi"
     [container] = by(manifests, "Deployment", "prometheus")["spec"]["template"]["spec"][
@@ -80,7 +87,7 @@ def test_the_config_maps_carry_the_tested_rules_and_dashboards(
     assert by(manifests, "ConfigMap", "grafana-dashboards")["data"] == dashboard_files()
     provisioning = by(manifests, "ConfigMap", "grafana-provisioning")["data"]
     [datasource] = yaml.safe_load(provisioning["datasources.yaml"])["datasources"]
-    assert datasource["uid"] == stack.DATASOURCE_UID == "prometheus"  # as the dashboards say
+    assert datasource["uid"] == constants.DATASOURCE_UID == "prometheus"  # as the dashboards say
 
 
 def test_images_are_pinned_by_digest(manifests: list[dict[str, Any]]) -> None:
@@ -96,11 +103,11 @@ def test_images_are_pinned_by_digest(manifests: list[dict[str, Any]]) -> None:
 
 def test_the_scraper_label_matches_the_apps_policies(manifests: list[dict[str, Any]]) -> None:
     pod = by(manifests, "Deployment", "prometheus")["spec"]["template"]["metadata"]
-    assert pod["labels"][stack.SCRAPER_LABEL] == "true"
+    assert pod["labels"][constants.SCRAPER_LABEL] == "true"
     policy = yaml.safe_load((REPO / "manifests/base/common/network-policy.yaml").read_text())
     [rule] = policy["spec"]["ingress"]
-    assert rule["from"][0]["podSelector"]["matchLabels"] == {stack.SCRAPER_LABEL: "true"}
-    assert rule["ports"] == [{"protocol": "TCP", "port": stack.APP_METRICS_PORT}]
+    assert rule["from"][0]["podSelector"]["matchLabels"] == {constants.SCRAPER_LABEL: "true"}
+    assert rule["ports"] == [{"protocol": "TCP", "port": constants.APP_METRICS_PORT}]
 
 
 def test_metrics_ports_admit_prometheus_only(manifests: list[dict[str, Any]]) -> None:
@@ -123,10 +130,10 @@ def test_alertmanager_reads_its_receiver_from_a_secret(manifests: list[dict[str,
     )
     [receiver] = config["receivers"]
     [webhook] = receiver["webhook_configs"]
-    assert webhook["url_file"].endswith(stack.ALERT_RECEIVER_KEY) and "url" not in webhook
+    assert webhook["url_file"].endswith(constants.ALERT_RECEIVER_KEY) and "url" not in webhook
     volumes = by(manifests, "Deployment", "alertmanager")["spec"]["template"]["spec"]["volumes"]
     [secret] = [v["secret"] for v in volumes if "secret" in v]
-    assert secret["secretName"] == stack.ALERT_RECEIVER_SECRET
+    assert secret["secretName"] == constants.ALERT_RECEIVER_SECRET
     template = yaml.safe_load((REPO / "secrets-templates/alerting.yaml").read_text())
     assert template["webhook_url"]  # the template names the value the Secret carries
     alerts = {rule["alert"] for rule in alerting_rules()}

@@ -7,6 +7,10 @@ through ``query`` / ``call_function`` at ``final`` finality. A nonce is used onc
 executed, or once it has been invalidated (``invalidate_nonces``, see ``recall.py``); the
 executor asks only after the intent's deadline, when nothing can change any more.
 
+A fill announced on ``quote_status`` names its settlement transaction (``tx_hash``) but no
+time; ``execution_time`` dates it from the chain: the block in which the verifier executed the
+intent (``tx``, then that block's header timestamp).
+
 Transport failures and RPC errors raise ``ChainUnavailableError`` (a ``VenueUnavailableError``):
 the answer is unknown, never assumed.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import httpx
@@ -23,6 +28,10 @@ import httpx
 from unrip.venues.base import VenueUnavailableError
 
 FINALITY: Final = "final"
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+# ``tx`` answers once the transaction and its receipts have executed (the node's default); a
+# settlement announced on quote_status has, so the node answers at once.
+TX_WAIT_UNTIL: Final = "EXECUTED_OPTIMISTIC"
 
 
 class ChainUnavailableError(VenueUnavailableError):
@@ -96,6 +105,47 @@ class NearRpc:
         if not isinstance(used, bool):
             raise ChainUnavailableError("NEAR RPC view is_nonce_used: not a boolean")
         return used
+
+    async def execution_time(self, tx_hash: str, sender_account_id: str, executor: str) -> datetime:
+        """When ``executor`` (the verifier) executed transaction ``tx_hash``: the timestamp of
+        the block holding its receipt on ``executor`` (the transaction's own block if none)."""
+        outcome = await self.call(
+            "tx",
+            {
+                "tx_hash": tx_hash,
+                "sender_account_id": sender_account_id,
+                "wait_until": TX_WAIT_UNTIL,
+            },
+        )
+        block_hash = _execution_block(outcome, executor)
+        block = await self.call("block", {"block_id": block_hash})
+        header = block.get("header") if isinstance(block, dict) else None
+        if not isinstance(header, dict):
+            raise ChainUnavailableError("NEAR RPC block: no header")
+        stamp = header.get("timestamp_nanosec", header.get("timestamp"))
+        try:
+            nanoseconds = int(stamp)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ChainUnavailableError("NEAR RPC block: no header timestamp") from None
+        # Exact to the microsecond (a float of nanoseconds since 1970 is not).
+        return EPOCH + timedelta(microseconds=nanoseconds // 1000)
+
+
+def _execution_block(outcome: object, executor: str) -> str:
+    if not isinstance(outcome, dict):
+        raise ChainUnavailableError("NEAR RPC tx: no outcome")
+    receipts = outcome.get("receipts_outcome")
+    for receipt in receipts if isinstance(receipts, list) else []:
+        inner = receipt.get("outcome") if isinstance(receipt, dict) else None
+        if isinstance(inner, dict) and inner.get("executor_id") == executor:
+            block = receipt.get("block_hash")
+            if isinstance(block, str):
+                return block
+    transaction = outcome.get("transaction_outcome")
+    block = transaction.get("block_hash") if isinstance(transaction, dict) else None
+    if not isinstance(block, str):
+        raise ChainUnavailableError("NEAR RPC tx: no block hash")
+    return block
 
 
 def _error_text(error: object) -> str:

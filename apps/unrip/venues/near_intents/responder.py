@@ -7,7 +7,8 @@ is announced later on the ``quote_status`` stream (quote_hash, intent_hash, tx_h
 ``submit`` returns when the outcome is final:
 
 - relay refuses the response (JSON-RPC error, e.g. auction closed)  -> REJECTED
-- ``quote_status`` names our quote_hash before the intent expires     -> FILLED
+- ``quote_status`` names our quote_hash before the intent expires     -> FILLED, dated from the
+  chain (the block of its settlement transaction) when an RPC endpoint is configured
 - the intent's deadline (+ grace) passes without that notice: with an RPC endpoint configured
   (``UNRIP_NEAR_INTENTS_RPC_URL``) the chain decides: ``is_nonce_used`` -> FILLED, else
   NOT_FILLED (this also catches notices lost while the relay was disconnected); without one,
@@ -37,7 +38,7 @@ from unrip.contracts.envelope import utc_now
 from unrip.runtime.log_context import bind
 from unrip.venues.base import OrderStatus, VenueOrder, VenueOutcome, VenueUnavailableError
 from unrip.venues.near_intents import VENUE
-from unrip.venues.near_intents.chain import NearRpc
+from unrip.venues.near_intents.chain import ChainUnavailableError, NearRpc
 from unrip.venues.near_intents.frames import event_fields
 from unrip.venues.near_intents.quote_response import (
     SignedQuote,
@@ -348,7 +349,7 @@ class NearIntentsVenue:
                 status=OrderStatus.FILLED,
                 amount_in=order.amount_in,
                 amount_out=order.amount_out,
-                executed_at=settlement.received_at or self._now(),
+                executed_at=await self._executed_at(order, settlement),
                 venue_reference=settlement.intent_hash,
             )
         if self._chain is not None:
@@ -362,6 +363,29 @@ class NearIntentsVenue:
         return self._outcome(
             order, OrderStatus.NOT_FILLED, reason="not executed before the intent deadline"
         )
+
+    async def _executed_at(self, order: VenueOrder, settlement: _Settlement) -> datetime:
+        """When the fill happened, from the chain: the block in which the verifier executed
+        the settlement transaction ``quote_status`` named. The notice itself carries no time;
+        its arrival is only the fallback (no RPC endpoint, no tx hash, or no answer), since
+        the fill is certain and only its date is in question."""
+        arrived = settlement.received_at or self._now()
+        if self._chain is None or not settlement.tx_hash:
+            return arrived
+        _, identity = self._running()
+        sender = self._settings.settlement_signer_id or identity.verifier_contract
+        try:
+            return await self._chain.execution_time(
+                settlement.tx_hash, sender, identity.verifier_contract
+            )
+        except ChainUnavailableError as exc:
+            log.warning(
+                "quote %s: fill dated at its notice's arrival; the chain did not date tx %s: %s",
+                order.quote_id,
+                settlement.tx_hash,
+                exc,
+            )
+            return arrived
 
     async def _wait(self, settlement: _Settlement, until: datetime) -> None:
         remaining = (until - self._now()).total_seconds()

@@ -59,6 +59,11 @@ class NearIntentsSettings(BaseSettings):
     # NEAR JSON-RPC endpoint for the verifier's is_nonce_used / invalidate_nonces; unset: no
     # chain checks (outcomes only from quote_status, none after a restart).
     rpc_url: str | None = None
+    # The account that signs the relay's settlement transactions: NEAR's ``tx`` method needs
+    # a transaction's sender to find it, and quote_status names only the hash. Used to date a
+    # fill from its block; unset: the verifier contract is passed (nodes that track every
+    # shard find it; others answer an error, and the fill is dated at its notice's arrival).
+    settlement_signer_id: str | None = None
     # The executor's own bound on a signed quote's lifetime, checked again after the reactor's
     # strategy maximum: a forged or stale command cannot get a quote signed for years.
     max_quote_validity_ms: int = Field(default=120_000, gt=0, le=86_400_000)
@@ -81,7 +86,7 @@ class NearIntentsSettings(BaseSettings):
             raise ValueError("relay_url must be a ws:// or wss:// URL")
         return value
 
-    @field_validator("solver_account_id", "verifier_contract")
+    @field_validator("solver_account_id", "verifier_contract", "settlement_signer_id")
     @classmethod
     def _account_id(cls, value: str | None) -> str | None:
         if value is not None and not is_account_id(value):

@@ -15,7 +15,9 @@ import base64
 import contextlib
 import json
 import logging
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal
@@ -31,6 +33,9 @@ from websockets.http11 import Request, Response
 from unrip_dev.venues.near_intents.fake_rpc import VerifierState
 
 _log = logging.getLogger(f"{__name__}.server")
+# Arrival times kept for the bench's quote latency (oldest forgotten first): a long chaos run
+# answers tens of thousands of quotes and must not grow without bound.
+KEPT_ARRIVALS = 200_000
 _log.addFilter(RedactAuthorization())
 
 
@@ -60,6 +65,10 @@ class FakeRelay:
         self.requests: list[dict[str, Any]] = []
         self.keep_requests = True  # tests read them; a long-running stand-in turns this off
         self.quote_responses: list[dict[str, Any]] = []
+        # quote_id -> when its first quote_response frame was handed over by the websocket
+        # library (epoch seconds, before its JSON is parsed): the far end of the bench's
+        # quote latency.
+        self.arrivals: OrderedDict[str, float] = OrderedDict()
         self._clients: list[_Client] = []
         self._server: Server | None = None
         self._changed = asyncio.Condition()
@@ -138,10 +147,15 @@ class FakeRelay:
                     }
                 await self._send(client, json.dumps(message))
 
-    async def settle(self, quote_hash: str, *, intent_hash: str, tx_hash: str) -> None:
-        """Announce an executed quote to every ``quote_status`` subscriber (and on chain)."""
+    async def settle(
+        self, quote_hash: str, *, intent_hash: str, tx_hash: str, executed_at: float | None = None
+    ) -> None:
+        """Announce an executed quote to every ``quote_status`` subscriber (and on chain: its
+        nonce used, its transaction executed at ``executed_at``, epoch seconds, default now)."""
         if self.chain is not None and quote_hash in self.accepted:
             self.chain.mark_used(*self.accepted[quote_hash])
+            at = time.time() if executed_at is None else executed_at
+            self.chain.record_execution(tx_hash, round(at * 1e6) * 1000)  # to the microsecond
         for client in list(self._clients):
             for sub_id, kind in client.subscriptions.items():
                 if kind == "quote_status":
@@ -177,11 +191,27 @@ class FakeRelay:
         self._clients.append(client)
         try:
             async for frame in connection:
-                await self._on_request(client, json.loads(frame))
+                arrived = time.time()
+                request = json.loads(frame)
+                if request.get("method") == "quote_response":
+                    self._arrived(request.get("params"), arrived)
+                await self._on_request(client, request)
         except ConnectionClosed:
             pass
         finally:
             self._clients.remove(client)
+
+    def _arrived(self, params: object, arrived: float) -> None:
+        quote = params[0] if isinstance(params, list) and params else None
+        quote_id = quote.get("quote_id") if isinstance(quote, dict) else None
+        if isinstance(quote_id, str) and quote_id not in self.arrivals:
+            self.arrivals[quote_id] = arrived
+            if len(self.arrivals) > KEPT_ARRIVALS:
+                self.arrivals.popitem(last=False)
+
+    def arrivals_with_prefix(self, prefix: str) -> dict[str, float]:
+        """Arrival times of the quote_responses whose quote_id starts with ``prefix``."""
+        return {q: t for q, t in self.arrivals.items() if q.startswith(prefix)}
 
     async def _on_request(self, client: _Client, request: dict[str, Any]) -> None:
         if self.keep_requests:

@@ -3,7 +3,9 @@
 Speaks NEAR's JSON-RPC over real HTTP/1.1 (``asyncio.start_server`` on 127.0.0.1, keep-alive)
 so the product's ``NearRpc`` (httpx) runs unchanged: ``query`` with ``request_type:
 call_function`` answers the verifier's ``is_nonce_used`` view (result as the JSON's bytes, as
-nodes return it); ``view_access_key`` and ``block`` give what a transaction needs; and
+nodes return it); ``view_access_key`` and ``block`` give what a transaction needs; ``tx``
+finds a settlement the relay recorded (its receipt on the verifier, in a block of its own
+whose header carries the execution time); and
 ``send_tx`` / ``broadcast_tx_commit`` accept a borsh ``SignedTransaction``, check its ed25519
 signature and apply ``invalidate_nonces`` to the contract state. Errors use NEAR's shape
 (``{"error": {"name": ..., "cause": {"name": ...}}}``).
@@ -38,9 +40,17 @@ class VerifierState:
 
     used: set[tuple[str, str]] = field(default_factory=set)  # (account id, nonce base64)
     invalidated: set[tuple[str, str]] = field(default_factory=set)
+    # Settlement transactions: tx hash -> (block hash, block timestamp in ns).
+    executions: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def mark_used(self, account_id: str, nonce_b64: str) -> None:
         self.used.add((account_id, nonce_b64))
+
+    def record_execution(self, tx_hash: str, at_ns: int) -> str:
+        """A settlement transaction executed in a block of its own at ``at_ns``; its hash."""
+        block = base58.b58encode(hashlib.sha256(f"block:{tx_hash}".encode()).digest()).decode()
+        self.executions[tx_hash] = (block, at_ns)
+        return block
 
     def is_used(self, account_id: str, nonce_b64: str) -> bool:
         return (account_id, nonce_b64) in self.used
@@ -127,7 +137,9 @@ class FakeNearRpc:
         if method == "query" and isinstance(params, dict):
             return "200 OK", self._query(request_id, params)
         if method == "block":
-            return "200 OK", _ok(request_id, {"header": {"hash": BLOCK_HASH, "height": 1}})
+            return "200 OK", self._block(request_id, params)
+        if method == "tx" and isinstance(params, dict):
+            return "200 OK", self._tx(request_id, params)
         if method in ("send_tx", "broadcast_tx_commit"):
             return "200 OK", self._transaction(request_id, params)
         return "200 OK", _error(request_id, "METHOD_NOT_FOUND")
@@ -152,6 +164,31 @@ class FakeNearRpc:
             return _error(request_id, "INVALID_ARGS")
         raw = list(json.dumps(used).encode())
         return _ok(request_id, {"result": raw, "logs": [], "block_hash": BLOCK_HASH})
+
+    def _block(self, request_id: object, params: object) -> Any:
+        wanted = params.get("block_id") if isinstance(params, dict) else None
+        for block, at_ns in self.state.executions.values():
+            if block == wanted:
+                header = {"hash": block, "height": 2, "timestamp_nanosec": str(at_ns)}
+                return _ok(request_id, {"header": header})
+        if wanted is not None:
+            return _error(request_id, "UNKNOWN_BLOCK")
+        return _ok(request_id, {"header": {"hash": BLOCK_HASH, "height": 1}})
+
+    def _tx(self, request_id: object, params: dict[str, Any]) -> Any:
+        found = self.state.executions.get(str(params.get("tx_hash")))
+        if found is None or not params.get("sender_account_id"):
+            return _error(request_id, "UNKNOWN_TRANSACTION")
+        block, _ = found
+        # The relay's transaction lands one block earlier; the verifier's receipt runs in ours.
+        outcome = {
+            "status": {"SuccessValue": ""},
+            "transaction_outcome": {"block_hash": BLOCK_HASH, "outcome": {"executor_id": "relay"}},
+            "receipts_outcome": [
+                {"block_hash": block, "outcome": {"executor_id": self.contract}},
+            ],
+        }
+        return _ok(request_id, outcome)
 
     def _transaction(self, request_id: object, params: object) -> Any:
         encoded = params.get("signed_tx_base64") if isinstance(params, dict) else None

@@ -5,7 +5,9 @@ relay and a NEAR RPC node. It answers every quote_response, reports a determinis
 them executed on ``quote_status`` (and marks their nonces used on chain, so
 ``is_nonce_used`` agrees), and lets the rest expire. Its own JSON-RPC method ``unrip_stats``
 on the RPC port reports what it saw, for the harness: quote_responses received, distinct
-quotes answered, quotes answered more than once (``duplicates``), fills.
+quotes answered, quotes answered more than once (``duplicates``), fills; and
+``unrip_quote_arrivals`` (``{"prefix": ...}``) when each quote's first quote_response came off
+the socket (epoch seconds), for the bench's quote latency.
 
     python -m unrip_dev.venues.near_intents.standin --jwt JWT --fill-share 0.3
 
@@ -53,7 +55,9 @@ class SharingRelay(FakeRelay):
             draw = int.from_bytes(hashlib.sha256(quote_hash.encode()).digest()[:4], "big")
             if draw / 2**32 < self.fill_share:
                 self.fills += 1
-                await self.settle(quote_hash, intent_hash=f"i-{quote_hash[:8]}", tx_hash="t")
+                await self.settle(
+                    quote_hash, intent_hash=f"i-{quote_hash[:8]}", tx_hash=f"t-{quote_hash}"
+                )
             else:
                 heapq.heappush(self.open_deadlines, _intent_deadline(quote))
         self._count_outstanding()
@@ -93,6 +97,11 @@ class StatsRpc(FakeNearRpc):
         if isinstance(request, dict) and request.get("method") == "unrip_stats":
             stats = {**self._relay.stats(), "invalidated": len(self.state.invalidated)}
             return "200 OK", {"jsonrpc": "2.0", "id": request.get("id"), "result": stats}
+        if isinstance(request, dict) and request.get("method") == "unrip_quote_arrivals":
+            params = request.get("params")
+            prefix = params.get("prefix", "") if isinstance(params, dict) else ""
+            arrivals = self._relay.arrivals_with_prefix(str(prefix))
+            return "200 OK", {"jsonrpc": "2.0", "id": request.get("id"), "result": arrivals}
         return super()._respond(body)
 
 

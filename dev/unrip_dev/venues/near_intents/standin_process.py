@@ -61,6 +61,17 @@ class NearStandin:
         answer = httpx.post(self.rpc_url, json=body, timeout=10).json()
         return answer["result"]  # type: ignore[no-any-return]
 
+    def quote_arrivals(self, prefix: str) -> dict[str, float]:
+        """quote_id -> when its first quote_response reached the relay (epoch seconds)."""
+        body = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "unrip_quote_arrivals",
+            "params": {"prefix": prefix},
+        }
+        answer = httpx.post(self.rpc_url, json=body, timeout=10).json()
+        return {str(q): float(t) for q, t in answer["result"].items()}
+
     def stop(self) -> None:
         self.process.terminate()
         try:

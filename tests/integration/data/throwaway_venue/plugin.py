@@ -1,21 +1,26 @@
-"""A throwaway venue for the plug-in test: a stream that emits a few quotes and one piece of
-garbage, and an execution adapter that fills every order once. It lives outside the product
-and is found by name through the ``unrip.venues`` entry-point group."""
+"""A throwaway venue for the plug-in tests: a stream that emits a few quotes and one piece of
+garbage, an execution adapter that fills every order once, and one secret file of its own for
+the bootstrap. It lives outside the product and is found by name through the ``unrip.venues``
+entry-point group."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Self
 
+from pydantic import SecretStr, field_validator
 from unrip.contracts import SwapDemandV1, utc_now
 from unrip.contracts.envelope import Payload
 from unrip.topics import NORM_SWAP_DEMAND, demand_key
 from unrip.venues.base import OrderStatus, VenueOrder, VenueOutcome
 from unrip.venues.plugin import VenuePlugin
+from unrip.venues.secrets import SecretFile, SecretFileModel
 from unrip.venues.sources import (
     Derived,
     Normalized,
@@ -120,7 +125,34 @@ class FillEverything:
         }
 
 
+class ThrowawayApiSecrets(SecretFileModel):
+    """The venue's API account and key, from the operator's `.secrets/throwaway-api.yaml`."""
+
+    account: str
+    api_key: SecretStr
+
+    @field_validator("api_key")
+    @classmethod
+    def _hex_key(cls, value: SecretStr) -> SecretStr:
+        if not re.fullmatch(r"[0-9a-f]{32}", value.get_secret_value()):
+            raise ValueError("must be the 32 hex digits of a throwaway API key")
+        return value
+
+
+API_SECRETS = SecretFile(
+    filename="throwaway-api.yaml",
+    model=ThrowawayApiSecrets,
+    template=Path(__file__).parent / "secret-templates" / "throwaway-api.yaml",
+    required=True,
+    purpose="throwaway API key",
+    secret="throwaway",
+    keys={"account": "account", "api-key": "api_key"},
+)
 QUOTES = Stream(name="quotes", raw_topic=RAW_TOPIC, open_live=Emitter, normalizer=normalizer)
 PLUGIN = VenuePlugin(
-    name=NAME, streams={"quotes": QUOTES}, execution=FillEverything, schemas=(ThrowawayQuoteV1,)
+    name=NAME,
+    streams={"quotes": QUOTES},
+    execution=FillEverything,
+    schemas=(ThrowawayQuoteV1,),
+    secrets=(API_SECRETS,),
 )

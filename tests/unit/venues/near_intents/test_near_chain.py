@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from unrip.venues.near_intents.chain import ChainUnavailableError, NearRpc
@@ -136,3 +137,21 @@ async def test_a_transaction_signed_by_another_key_is_refused(node: FakeNearRpc)
     finally:
         await rpc.close()
     assert node.transactions == []
+
+
+async def test_a_settlement_is_dated_by_the_block_of_its_receipt_on_the_verifier(
+    node: FakeNearRpc, rpc: NearRpc
+) -> None:
+    block = node.state.record_execution("tx-9", 1_800_000_000_123_456_000)
+
+    at = await rpc.execution_time("tx-9", "relay.near", "intents.near")
+
+    assert at == datetime(2027, 1, 15, 8, 0, 0, 123456, tzinfo=UTC)
+    tx, header = node.calls[-2:]
+    assert (tx["method"], tx["params"]["sender_account_id"]) == ("tx", "relay.near")
+    assert (header["method"], header["params"]) == ("block", {"block_id": block})
+
+
+async def test_a_settlement_the_node_does_not_know_cannot_be_dated(rpc: NearRpc) -> None:
+    with pytest.raises(ChainUnavailableError, match="UNKNOWN_TRANSACTION"):
+        await rpc.execution_time("tx-unknown", "relay.near", "intents.near")

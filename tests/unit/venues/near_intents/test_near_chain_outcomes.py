@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from unrip.venues.base import OrderStatus, VenueUnavailableError
+from unrip.venues.base import OrderStatus, VenueOutcome, VenueUnavailableError
 from unrip.venues.near_intents.quote_response import SolverIdentity, build_quote_response
 from unrip.venues.near_intents.responder import NearIntentsVenue
 from unrip_dev.venues.near_intents.fake_relay import FakeRelay
@@ -81,6 +81,54 @@ async def test_a_fill_announced_while_the_relay_was_disconnected_is_found_on_cha
         await venue.close()
     assert outcome.status is OrderStatus.FILLED
     assert outcome.amount_in == order.amount_in and outcome.amount_out == order.amount_out
+
+
+async def settled_at(
+    relay: FakeRelay, venue: NearIntentsVenue, executed_at: float | None
+) -> tuple[datetime, VenueOutcome]:
+    # One order, settled on quote_status after the relay took its answer; (when the notice
+    # was sent, the outcome).
+    order = make_order()
+    pending = asyncio.ensure_future(venue.submit([order]))
+    await relay.wait_quote_responses(1)
+    sent = datetime.now(UTC)
+    quote_hash = build_quote_response(order, IDENTITY).quote_hash
+    await relay.settle(quote_hash, intent_hash="i-1", tx_hash="tx-1", executed_at=executed_at)
+    [outcome] = await pending
+    return sent, outcome
+
+
+async def test_a_fill_announced_on_quote_status_is_dated_from_its_block_on_chain(
+    relay: FakeRelay, node: FakeNearRpc
+) -> None:
+    block_time = datetime.now(UTC).replace(microsecond=250_000) - timedelta(seconds=3)
+    venue = await started(relay, node, sleep=never)
+    try:
+        _, outcome = await settled_at(relay, venue, block_time.timestamp())
+    finally:
+        await venue.close()
+    assert outcome.status is OrderStatus.FILLED and outcome.venue_reference == "i-1"
+    assert outcome.executed_at == block_time  # the chain's time, not the notice's arrival
+    tx = next(c for c in node.calls if c["method"] == "tx")
+    # The verifier stands in for the relay's signer unless one is configured.
+    assert tx["params"]["tx_hash"] == "tx-1"
+    assert tx["params"]["sender_account_id"] == "intents.near"
+
+
+async def test_a_fill_the_chain_cannot_date_stays_a_fill_dated_at_its_notice(
+    node: FakeNearRpc, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A relay whose settlement the node does not know (e.g. asked with the wrong sender).
+    async with FakeRelay(jwt=JWT) as relay:
+        venue = await started(relay, node, sleep=never)
+        try:
+            sent, outcome = await settled_at(relay, venue, None)
+        finally:
+            await venue.close()
+    assert outcome.status is OrderStatus.FILLED
+    assert sent <= outcome.executed_at <= datetime.now(UTC)
+    assert "fill dated at its notice's arrival" in caplog.text
+    assert "UNKNOWN_TRANSACTION" in caplog.text
 
 
 async def test_a_quote_nobody_executed_is_not_filled_even_after_a_disconnect(
