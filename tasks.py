@@ -229,18 +229,26 @@ def _operator_setup(stack: str) -> tuple[BootstrapOptions, Clients, Console]:
     help={
         "plan": "show what would change (Pulumi previews included) without changing anything",
         "from_": "resume at this step (earlier steps are not checked): preflight, hetzner, node, "
-        "kubeconfig, cluster, app-secrets, forgejo, push, deliver, verify (default: the first)",
+        "kubeconfig, images, cluster, app-secrets, forgejo, push, deliver, verify (default: the "
+        "first)",
         "stack": "Pulumi stack name (default: prod)",
+        "repin_images": "resolve every tag-only platform image's digest again (prints old -> new)",
     }
 )
 def bootstrap(
-    c: Context, plan: bool = False, from_: str | None = None, stack: str = "prod"
+    c: Context,
+    plan: bool = False,
+    from_: str | None = None,
+    stack: str = "prod",
+    repin_images: bool = False,
 ) -> None:
     """From filled-in .secrets/ to a self-deploying cluster; rerun it after any failure."""
     from unrip_bootstrap import commands
 
     options, clients, console = _operator_setup(stack)
-    code = commands.bootstrap(options, clients, console, plan=plan, from_step=from_)
+    code = commands.bootstrap(
+        options, clients, console, plan=plan, from_step=from_, repin_images=repin_images
+    )
     if code:
         raise SystemExit(code)
 

@@ -59,6 +59,7 @@ EXEC_TRADE_RESULT: Final = "exec.trade_result"
 AUDIT_REACTOR_SKIP: Final = "audit.reactor_skip"
 STATE_EXECUTOR_LEDGER: Final = "state.executor_ledger"
 STATE_MONITOR: Final = "state.monitor"
+STATE_REACTOR: Final = "state.reactor"
 
 # Commands and the executor ledger must be co-partitioned: same key, same partition count,
 # same (default murmur2) partitioner, so partition p of the ledger holds exactly the entries of
@@ -158,6 +159,16 @@ _PRIMARY: Final[tuple[TopicSpec, ...]] = (
         CleanupPolicy.COMPACT,
         "The monitor's counts, fill rate and PnL with the input offsets they cover, so a "
         "restart continues them.",
+        {"min.compaction.lag.ms": "60000", "segment.ms": str(DAY_MS)},
+    ),
+    TopicSpec(
+        STATE_REACTOR,
+        1,
+        "reactor group id",
+        14 * DAY_MS,
+        CleanupPolicy.COMPACT,
+        "The reactor's inventory with the result offsets it covers, so a restart reads only "
+        "the results after them instead of every retained one.",
         {"min.compaction.lag.ms": "60000", "segment.ms": str(DAY_MS)},
     ),
 )

@@ -59,7 +59,10 @@ def bootstrap(
     *,
     plan: bool = False,
     from_step: str | None = None,
+    repin_images: bool = False,
 ) -> int:
+    if repin_images:
+        options = dataclasses.replace(options, repin_images=True)
     with session(options, clients, console) as ctx:
         engine = Engine(ctx, all_steps())
         try:

@@ -22,6 +22,7 @@ from unrip_bootstrap.clients.git import Git
 from unrip_bootstrap.clients.kube import Kube
 from unrip_bootstrap.clients.process import CommandRunner
 from unrip_bootstrap.clients.pulumi_stacks import OutputEntry, StackDriver
+from unrip_bootstrap.clients.registry import DigestResolver
 from unrip_bootstrap.clients.ssh import Ssh
 from unrip_bootstrap.clock import Clock, wait_for
 from unrip_bootstrap.kubeconfig import write_private
@@ -52,6 +53,7 @@ class Clients:
     deployer: Deployer
     runner: CommandRunner
     clock: Clock
+    registry: DigestResolver
 
 
 class StepContext:

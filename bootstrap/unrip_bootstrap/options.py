@@ -32,6 +32,9 @@ class BootstrapOptions:
     # Disaster recovery: rebuild servers so changed user data (a new volume, a recovered
     # token) takes effect. Off in ordinary runs: no bootstrap rebuilds a server by surprise.
     apply_server_changes: bool = False
+    # Resolve every tag-only platform image again and replace its pinned digest (printed old ->
+    # new). Off in ordinary runs: a pinned digest changes only when the operator asks.
+    repin_images: bool = False
 
     @property
     def secrets_dir(self) -> Path:

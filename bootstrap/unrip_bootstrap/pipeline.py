@@ -8,6 +8,7 @@ from unrip_bootstrap.steps.cluster import ClusterStep
 from unrip_bootstrap.steps.deliver import DeliverStep
 from unrip_bootstrap.steps.forgejo_setup import ForgejoStep
 from unrip_bootstrap.steps.hetzner import HetznerStep
+from unrip_bootstrap.steps.images import ImagesStep
 from unrip_bootstrap.steps.kubeconfig_step import KubeconfigStep
 from unrip_bootstrap.steps.node import NodeStep
 from unrip_bootstrap.steps.preflight import Preflight
@@ -21,6 +22,7 @@ def all_steps() -> list[Step]:
         HetznerStep(),
         NodeStep(),
         KubeconfigStep(),
+        ImagesStep(),
         ClusterStep(),
         AppSecretsStep(),
         ForgejoStep(),

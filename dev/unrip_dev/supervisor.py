@@ -7,7 +7,6 @@ them in pipeline order; on Linux they also get SIGTERM if the supervisor itself 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -25,14 +24,7 @@ from unrip.runtime.signing import CommandSigner
 from unrip.venues import registry
 
 from unrip_dev.broker import free_port
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+from unrip_dev.orphans import die_with_parent
 
 
 def http_json(url: str, timeout: float = 1.0) -> tuple[int | None, Any]:
@@ -81,7 +73,7 @@ class Child:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent(),
         )
 
     @property

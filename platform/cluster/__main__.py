@@ -3,10 +3,11 @@
 import pulumi
 import pulumi_kubernetes as k8s
 from unrip_platform.cluster.components import ClusterPlatform, kubeconfig_content
-from unrip_platform.cluster.settings import ClusterSettings
+from unrip_platform.cluster.image_pins import IMAGE_DIGESTS_KEY, program_settings
 
 config = pulumi.Config()
-settings = ClusterSettings.model_validate(config.get_object("settings") or {})
+# Every image by digest: tag-only images need the pins the bootstrap resolved (image_pins.py).
+settings = program_settings(config.get_object("settings"), config.get_object(IMAGE_DIGESTS_KEY))
 kubeconfig = config.require_secret("kubeconfig").apply(kubeconfig_content)
 provider = k8s.Provider("k3s", kubeconfig=kubeconfig, enable_server_side_apply=True)
 platform = ClusterPlatform("unrip", settings, opts=pulumi.ResourceOptions(providers=[provider]))

@@ -5,17 +5,19 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import base58
 import pytest
+import stamina
 import yaml
 from nacl.signing import SigningKey
 from rich.console import Console
 from unrip_bootstrap import commands
+from unrip_bootstrap.clients.registry import ATTEMPTS
 from unrip_bootstrap.context import Clients
 from unrip_bootstrap.options import BootstrapOptions
 
@@ -46,6 +48,7 @@ STEPS = (
     "hetzner",
     "node",
     "kubeconfig",
+    "images",
     "cluster",
     "app-secrets",
     "forgejo",
@@ -75,6 +78,13 @@ def write_secrets(directory: Path, files: dict[str, dict[str, Any]]) -> None:
         path = directory / name
         path.write_text(yaml.safe_dump(content))
         path.chmod(0o600)
+
+
+@pytest.fixture(autouse=True)
+def retries_without_pauses() -> Iterator[None]:
+    """stamina's test mode: every retry policy keeps its attempts but does not wait."""
+    with stamina.set_testing(True, attempts=ATTEMPTS, cap=True):
+        yield
 
 
 @pytest.fixture

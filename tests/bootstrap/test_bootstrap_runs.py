@@ -54,7 +54,7 @@ def test_a_clean_run_brings_up_everything_step_by_step_with_timings(station: Wor
     printed = station.printed()
 
     assert list(outcomes(printed)) == list(STEPS)
-    assert re.search(r"\[3/10\] node: .*\n(.*\n)*?\s+done in 10\.0 s", printed)
+    assert re.search(r"\[3/11\] node: .*\n(.*\n)*?\s+done in 10\.0 s", printed)
     assert "bootstrap converged in" in printed
     world = station.world
     assert world.node_ready and world.platform_up
@@ -235,8 +235,8 @@ def test_from_resumes_at_a_step_without_checking_the_earlier_ones(station: Works
 
     printed = station.printed()
     found = outcomes(printed)
-    assert [found[step] for step in STEPS[1:7]] == ["skipped"] * 6
-    assert printed.count("skipped in 0.0 s: --from push") == 6
+    assert [found[step] for step in STEPS[1:8]] == ["skipped"] * 7
+    assert printed.count("skipped in 0.0 s: --from push") == 7
     assert found["push"] == "done"
 
 

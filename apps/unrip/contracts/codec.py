@@ -24,6 +24,7 @@ from unrip.contracts.payloads import (
     LedgerEntryV1,
     MonitorStateV1,
     ReactorSkipV1,
+    ReactorStateV1,
     ReferencePriceV1,
     RiskTripV1,
     SwapDemandV1,
@@ -59,6 +60,7 @@ register(
     RiskTripV1,
     LedgerEntryV1,
     MonitorStateV1,
+    ReactorStateV1,
     DeadLetterV1,
     DeadLetterV2,
 )

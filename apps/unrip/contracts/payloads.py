@@ -6,6 +6,7 @@ registered beside the old one (docs/contracts.md, "Evolving a schema").
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal, Self
@@ -301,6 +302,24 @@ class MonitorStateV1(Payload):
     group_id: Id
     stats: dict[str, Any] = Field(description="unrip.monitor.stats.PipelineStats.to_state()")
     offsets: dict[str, int] = Field(description='"topic:partition" -> next offset covered')
+
+
+class ReactorStateV1(Payload):
+    """The reactor's inventory and the results it covers (compacted by group id).
+
+    Written after a batch every few seconds and at shutdown, before the offsets are committed.
+    A restarted reactor loads the latest one and counts only results after its offsets, instead
+    of re-reading every retained result (30 days) to rebuild the inventory.
+    """
+
+    EVENT_TYPE = "reactor_state"
+    SCHEMA_VERSION = 1
+
+    group_id: Id
+    day: date = Field(description="the UTC day that day_net covers")
+    net: dict[AssetId, int] = Field(description="base units since the start balances")
+    day_net: dict[AssetId, int] = Field(description="base units within ``day``")
+    offsets: dict[Id, int] = Field(description='"exec.trade_result:partition" -> next offset')
 
 
 # --- dlq.* -------------------------------------------------------------------------------

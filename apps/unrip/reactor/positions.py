@@ -21,6 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from unrip.reactor.market import PriceBook
+from unrip.reactor.settled import SettledWindow
 from unrip.reactor.strategy import AssetPrice
 
 
@@ -45,10 +46,9 @@ class Positions:
     reserved_out: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     pending_in: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     pending: dict[str, _Legs] = field(default_factory=dict)  # command_id -> legs
-    # command_ids with a result, today and yesterday: a result redelivered across midnight is
-    # still recognised (bounded: two days of results).
-    settled: set[str] = field(default_factory=set)
-    settled_before: set[str] = field(default_factory=set)
+    # command_ids with a result: a bounded window per partition, the pending reservation past
+    # it (unrip.reactor.settled). Dated by the result, so it spans midnight.
+    settled: SettledWindow = field(default_factory=SettledWindow)
     # Derived on every mark(): what the decision reads without touching Decimal sums.
     daily_pnl_usd: Decimal = Decimal(0)
     gross_usd: Decimal = Decimal(0)  # sum over assets of |net| x latest price
@@ -58,27 +58,39 @@ class Positions:
         if now.date() != self.day:
             self.day = now.date()
             self.day_net.clear()
-            self.settled_before, self.settled = self.settled, set()
 
     def record_command(
         self, command_id: str, asset_in: str, amount_in: int, asset_out: str, amount_out: int
     ) -> None:
-        if command_id in self.pending or self._settled(command_id):
+        if command_id in self.pending or command_id in self.settled:
             return
         self.pending[command_id] = _Legs(asset_in, amount_in, asset_out, amount_out)
         self.reserved_out[asset_out] += amount_out
         self.pending_in[asset_in] += amount_in
 
-    def record_result(self, command_id: str, *, filled: _Legs | None, at: datetime) -> bool:
-        """Release the command's reservation and apply its fill; False if already applied."""
-        if self._settled(command_id):
+    def record_result(
+        self,
+        command_id: str,
+        *,
+        filled: _Legs | None,
+        at: datetime,
+        partition: int = 0,
+        in_inventory: bool = False,
+    ) -> bool:
+        """Release the command's reservation and apply its fill; False if already applied.
+
+        ``in_inventory``: the fill is already in ``net`` and ``day_net`` (a result the loaded
+        snapshot covers); it only releases the reservation and is remembered as settled.
+        Known to have counted, it is never "past the window without a reservation".
+        """
+        pending = command_id in self.pending or in_inventory
+        if not self.settled.settle(command_id, at, pending=pending, partition=partition):
             return False
-        self.settled.add(command_id)
         legs = self.pending.pop(command_id, None)
         if legs is not None:
             self.reserved_out[legs.asset_out] -= legs.amount_out
             self.pending_in[legs.asset_in] -= legs.amount_in
-        if filled is None:
+        if filled is None or in_inventory:
             return True
         self.net[filled.asset_in] += filled.amount_in
         self.net[filled.asset_out] -= filled.amount_out
@@ -86,9 +98,6 @@ class Positions:
             self.day_net[filled.asset_in] += filled.amount_in
             self.day_net[filled.asset_out] -= filled.amount_out
         return True
-
-    def _settled(self, command_id: str) -> bool:
-        return command_id in self.settled or command_id in self.settled_before
 
     def mark(self, prices: PriceBook) -> None:
         """Revalue at the latest prices (an asset without one keeps its last value out)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from unrip.reactor.settled import SettledWindow
 from unrip.runtime.window import KeyWindow
 
 
@@ -20,7 +21,9 @@ class RiskState:
     open_exposure_usd: Decimal = Decimal(0)
     daily_pnl_usd: Decimal = Decimal(0)
     pending: dict[str, Decimal] = field(default_factory=dict)  # command_id -> notional
-    settled: set[str] = field(default_factory=set)  # command_ids with a result today
+    # command_ids with a result: bounded, the pending reservation past the window
+    # (unrip.reactor.settled; UNRIP_REACTOR_SETTLED_WINDOW_S / _MAX_KEYS).
+    settled: SettledWindow = field(default_factory=SettledWindow)
     # Demand keys (venue:quote_id) decided recently: a bounded window, not the whole day
     # (unrip.runtime.window; UNRIP_REACTOR_DECIDED_WINDOW_S / _MAX_KEYS).
     decided: KeyWindow = field(default_factory=KeyWindow)
@@ -31,7 +34,7 @@ class RiskState:
         if today != self.day:
             self.day = today
             self.daily_pnl_usd = Decimal(0)
-            self.settled.clear()  # ``decided`` is a time window: it spans midnight
+            # ``decided`` and ``settled`` are time windows: they span midnight.
 
     def record_command(self, demand_key: str, command_id: str, notional_usd: Decimal) -> None:
         self.decided.add(demand_key)
@@ -43,10 +46,12 @@ class RiskState:
     def record_skip(self, demand_key: str) -> None:
         self.decided.add(demand_key)
 
-    def record_result(self, command_id: str, pnl_usd: Decimal, at: datetime) -> None:
-        if command_id in self.settled:
+    def record_result(
+        self, command_id: str, pnl_usd: Decimal, at: datetime, partition: int = 0
+    ) -> None:
+        pending = command_id in self.pending
+        if not self.settled.settle(command_id, at, pending=pending, partition=partition):
             return
-        self.settled.add(command_id)
         notional = self.pending.pop(command_id, None)
         if notional is not None:
             self.open_exposure_usd -= notional

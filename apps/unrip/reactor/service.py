@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord, TopicPartition
@@ -35,7 +36,7 @@ from unrip.contracts import (
     utc_now,
 )
 from unrip.contracts.envelope import P
-from unrip.reactor import price_feed, status
+from unrip.reactor import price_feed, snapshot, status
 from unrip.reactor.configmap import (
     InClusterConfigMapReader,
     StrategyConfigMap,
@@ -47,6 +48,7 @@ from unrip.reactor.market import PriceBook
 from unrip.reactor.models import model_for
 from unrip.reactor.positions import Positions, fill_pnl_usd, legs
 from unrip.reactor.risk import RiskState
+from unrip.reactor.settled import SettledWindow
 from unrip.reactor.strategy import DEFAULT_STRATEGY_PATH, AssetPrice, Strategy, StrategyFile
 from unrip.runtime.consumer import Batch, ConsumerLoop
 from unrip.runtime.dlq import failed_record
@@ -61,6 +63,7 @@ from unrip.topics import (
     CMD_EXECUTE_TRADE,
     EXEC_TRADE_RESULT,
     NORM_SWAP_DEMAND,
+    STATE_REACTOR,
     demand_key,
 )
 
@@ -85,6 +88,11 @@ RISK_TRIPS = Counter("unrip_reactor_risk_trips_total", "Risk limits tripped", ["
 INVENTORY_NOTIONAL = Gauge(
     "unrip_reactor_inventory_notional_usd", "Sum of |inventory - start| at the latest prices"
 )
+PAST_WINDOW = Counter(
+    "unrip_reactor_results_past_window_total",
+    "Results dated before the settled window whose command was not pending: not counted",
+)
+SETTLED_HELD = Gauge("unrip_reactor_settled_ids", "Result ids held in the settled window")
 PRICES_HELD = Gauge("unrip_reactor_reference_prices", "Assets with a reference price")
 
 
@@ -100,9 +108,10 @@ class ReactorSettings(CommandSigningSettings):
     # Unreadable for longer than this: the kill switch is forced on (0: never).
     reactor_strategy_max_staleness_s: float = Field(default=30.0, ge=0)
     reactor_group_id: str = "reactor"
-    # The risk state is rebuilt from this long before the start of the UTC day, so demands
-    # decided just before midnight are still recognised as decided.
-    reactor_rebuild_margin_s: int = Field(default=3600, ge=0)
+    # Commands and skips are read back this far at start-up (results: all retained), which
+    # bounds the rebuild by a window instead of the day so far: it must cover the decided
+    # window, and commands older than this without a result are past any deadline.
+    reactor_rebuild_lookback_s: int = Field(default=3600, ge=0)
     # Prices are read from this long before the start (the latest per asset survives
     # compaction; anything older than the staleness bound cannot be quoted from anyway).
     reactor_price_lookback_s: int = Field(default=900, ge=0)
@@ -111,6 +120,13 @@ class ReactorSettings(CommandSigningSettings):
     # deadlines are seconds, so an hour is far more than a redelivery can need.
     reactor_decided_window_s: float = Field(default=3600.0, gt=0)
     reactor_decided_max_keys: int = Field(default=200_000, ge=1)
+    # Results counted (unrip.reactor.settled): ids kept per partition for this long after the
+    # newest result there, at most this many (~250 B each, held twice: ~50 MiB at the bound).
+    # An hour at 20 results/s is 72,000; past it, a result counts only through its reservation.
+    reactor_settled_window_s: float = Field(default=3600.0, gt=0)
+    reactor_settled_max_keys: int = Field(default=100_000, ge=1)
+    # How often the inventory snapshot is written to state.reactor (unrip.reactor.snapshot).
+    reactor_state_interval_s: float = Field(default=10.0, gt=0)
 
 
 class ReactorService(Service):
@@ -144,14 +160,26 @@ class ReactorService(Service):
                 ttl_s=settings.reactor_decided_window_s,
                 max_keys=settings.reactor_decided_max_keys,
             ),
+            settled=self._settled_window(),
         )
         self.bus_prices = PriceBook()
-        self.market = Market(self.bus_prices, Positions(day=now.date()), RiskGuard())
+        positions = Positions(day=now.date(), settled=self._settled_window())
+        self.market = Market(self.bus_prices, positions, RiskGuard())
         self._priced_by: Strategy | None = None
         self._trips: list[Outgoing] = []
         self.consumer_loop: ConsumerLoop | None = None
+        # Per results partition, the next offset the state holds (rebuild and live): what the
+        # snapshot covers, and what a live record below it already was (skipped, not refolded).
+        self._covered: dict[int, int] = {}
+        self._last_state = monotonic()
         # Read on every scrape: the ConfigMap poller flips it even when no batch arrives.
         STRATEGY_STALE.set_function(lambda: 1.0 if self.strategy_stale else 0.0)
+
+    def _settled_window(self) -> SettledWindow:
+        return SettledWindow(
+            window_s=self.settings.reactor_settled_window_s,
+            max_keys=self.settings.reactor_settled_max_keys,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         # aiokafka clients bind to the running loop, so they are made here, not in __init__.
@@ -192,6 +220,7 @@ class ReactorService(Service):
                 commit_interval_ms=self.settings.kafka_commit_interval_ms,
             )
             await self.consumer_loop.run(stop)
+            await self._save_state()
         finally:
             if follower is not None:
                 follower.cancel()
@@ -207,20 +236,17 @@ class ReactorService(Service):
             if self.configmap is not None:
                 await self.configmap.reader.aclose()
 
-    async def rebuild(self, now: datetime) -> None:
-        """Fold every result into inventory, today's decisions and trips into the risk state."""
+    async def rebuild(self, now: datetime) -> dict[str, int]:
+        """Fold recent decisions, every retained result and today's trips into the risk state.
+
+        Commands and skips come first, so every command of the lookback is pending before any
+        result is read: a result then finds its reservation even when its id has left the
+        settled window (unrip.reactor.settled), and a copy of one cannot count twice. With a
+        snapshot (unrip.reactor.snapshot) only the results of the lookback and those after
+        the snapshot are read; results dated before the lookback then count only through a
+        reservation. Returns the records folded per topic.
+        """
         midnight = datetime.combine(now.date(), time(0), tzinfo=UTC)
-        # Inventory is every fill since the start balances (as far as results are retained).
-        async for record in read_to_end(
-            self.settings.kafka_bootstrap_servers,
-            [EXEC_TRADE_RESULT],
-            client_id=f"unrip-reactor-inventory-{self.settings.instance_id}",
-        ):
-            try:
-                result = decode(record.value, record.headers, accept=(TradeResultV1,))
-            except ContractError:
-                continue
-            self._fold_result(result, live=False)
         async for record in read_to_end(
             self.settings.kafka_bootstrap_servers,
             [AUDIT_RISK_TRIP],
@@ -232,11 +258,11 @@ class ReactorService(Service):
             except ContractError:
                 continue
             self.market.guard.restore_trip(trip.payload, trip.observed_at, now)
-        since = midnight - timedelta(seconds=self.settings.reactor_rebuild_margin_s)
+        since = now - timedelta(seconds=self.settings.reactor_rebuild_lookback_s)
         counts = {CMD_EXECUTE_TRADE: 0, AUDIT_REACTOR_SKIP: 0, EXEC_TRADE_RESULT: 0}
         async for record in read_to_end(
             self.settings.kafka_bootstrap_servers,
-            list(counts),
+            [CMD_EXECUTE_TRADE, AUDIT_REACTOR_SKIP],
             since_ms=int(since.timestamp() * 1000),
             client_id=f"unrip-reactor-rebuild-{self.settings.instance_id}",
         ):
@@ -244,13 +270,48 @@ class ReactorService(Service):
                 envelope = decode(record.value, record.headers, accept=_REBUILD_TYPES)
             except ContractError:
                 continue  # the consumers of those topics dead-letter it; state ignores it
-            self._fold(envelope)
+            self._fold(envelope, record.partition)
             counts[record.topic] += 1
+        # Inventory is every fill since the start balances: the snapshot's, then every result
+        # after the offsets it covers; without one, every retained result.
+        saved = await snapshot.load(
+            self.settings.kafka_bootstrap_servers,
+            self.settings.reactor_group_id,
+            client_id=f"unrip-reactor-state-{self.settings.instance_id}",
+        )
+        covered: dict[int, int] = {}
+        if saved is not None:
+            covered = snapshot.restore(self.market.positions, saved.payload, now)
+            # Dated before both the snapshot and the lookback, and not re-read into the window:
+            # a copy of a result the snapshot holds, unless its reservation is still pending.
+            self._close_settled_before(min(since, saved.observed_at))
+        results_since = since - _CLOCK_SKEW  # every result dated in the lookback is re-read
+        async for record in read_to_end(
+            self.settings.kafka_bootstrap_servers,
+            [EXEC_TRADE_RESULT],
+            since_ms=int(results_since.timestamp() * 1000) if saved else None,
+            no_later_than=snapshot.start_offsets(covered) if saved else None,
+            client_id=f"unrip-reactor-inventory-{self.settings.instance_id}",
+        ):
+            p = record.partition
+            self._covered[p] = max(self._covered.get(p, 0), record.offset + 1)
+            try:
+                result = decode(record.value, record.headers, accept=(TradeResultV1,))
+            except ContractError:
+                continue
+            in_inventory = record.offset < covered.get(p, 0)
+            self._fold(result, p)
+            self._fold_result(result, p, live=False, in_inventory=in_inventory)
+            counts[record.topic] += 1
+        for p, offset in covered.items():
+            self._covered[p] = max(self._covered.get(p, 0), offset)
+        self._close_settled_before(since)
         self._update_gauges()
         log.info(
             "risk state rebuilt",
             extra={
                 "since": since.isoformat(),
+                "snapshot": saved is not None,
                 "commands": counts[CMD_EXECUTE_TRADE],
                 "skips": counts[AUDIT_REACTOR_SKIP],
                 "results": counts[EXEC_TRADE_RESULT],
@@ -259,8 +320,13 @@ class ReactorService(Service):
                 "halted": self.market.guard.halted_at is not None,
             },
         )
+        return counts
 
-    def _fold(self, envelope: Envelope[Any]) -> None:
+    def _close_settled_before(self, when: datetime) -> None:
+        self.risk.settled.close_before(when)
+        self.market.positions.settled.close_before(when)
+
+    def _fold(self, envelope: Envelope[Any], partition: int = 0) -> None:
         payload = envelope.payload
         if isinstance(payload, ExecuteTradeV1):
             key = demand_key(envelope.venue, payload.quote_id)
@@ -270,7 +336,7 @@ class ReactorService(Service):
             self.risk.record_skip(demand_key(envelope.venue, payload.quote_id))
         elif isinstance(payload, TradeResultV1):
             at = payload.executed_at or envelope.observed_at
-            self.risk.record_result(payload.command_id, payload.pnl_usd, at)
+            self.risk.record_result(payload.command_id, payload.pnl_usd, at, partition)
 
     def _reserve(self, command: ExecuteTradeV1) -> None:
         self.market.positions.record_command(
@@ -281,7 +347,9 @@ class ReactorService(Service):
             command.amount_out,
         )
 
-    def _fold_result(self, envelope: Envelope[Any], *, live: bool) -> None:
+    def _fold_result(
+        self, envelope: Envelope[Any], partition: int, *, live: bool, in_inventory: bool = False
+    ) -> None:
         """Apply a result to inventory; live fills also feed the losing-fills breaker."""
         result: TradeResultV1 = envelope.payload
         filled = None
@@ -289,7 +357,17 @@ class ReactorService(Service):
             filled = legs(result.asset_in, result.amount_in, result.asset_out, result.amount_out)
         at = result.executed_at or envelope.observed_at
         positions = self.market.positions
-        if not positions.record_result(result.command_id, filled=filled, at=at) or not live:
+        ignored = positions.settled.ignored_past_window
+        counted = positions.record_result(
+            result.command_id, filled=filled, at=at, partition=partition, in_inventory=in_inventory
+        )
+        if positions.settled.ignored_past_window > ignored:
+            PAST_WINDOW.inc()
+            log.warning(
+                "result past the settled window without a pending command: not counted",
+                extra={"command_id": result.command_id, "executed_at": at.isoformat()},
+            )
+        if not counted or not live:
             return
         if filled is None:
             return
@@ -375,10 +453,17 @@ class ReactorService(Service):
                 demands.extend(records)
                 continue
             for record in records:
+                # Below the covered offset: folded by the rebuild already (still decoded, so an
+                # unreadable one is dead-lettered, which the rebuild does not do).
+                folded = record.offset < self._covered.get(tp.partition, 0)
+                if not folded:
+                    self._covered[tp.partition] = record.offset + 1
                 try:
                     envelope = decode(record.value, record.headers, accept=(TradeResultV1,))
-                    self._fold(envelope)
-                    self._fold_result(envelope, live=True)
+                    if folded:
+                        continue
+                    self._fold(envelope, record.partition)
+                    self._fold_result(envelope, record.partition, live=True)
                 except Exception as exc:  # one bad record is a dead letter, never a crash
                     outgoing.append(failed_record(record, exc, consumer="reactor"))
         self._mark(now)
@@ -391,6 +476,17 @@ class ReactorService(Service):
                 outgoing.append(failed_record(record, exc, consumer="reactor"))
         await publish_all(self.producer, outgoing)
         self._update_gauges()
+        if monotonic() - self._last_state >= self.settings.reactor_state_interval_s:
+            await self._save_state()  # acknowledged before this batch's offsets are committed
+
+    async def _save_state(self) -> None:
+        state = snapshot.state_of(
+            self.settings.reactor_group_id, self.market.positions, self._covered
+        )
+        envelope = make_envelope(state, venue=self.name, observed_at=utc_now())
+        key = self.settings.reactor_group_id
+        await publish_all(self.producer, [Outgoing(STATE_REACTOR, key, envelope)])
+        self._last_state = monotonic()
 
     def _decide(self, record: ConsumerRecord, now: datetime) -> list[Outgoing]:
         demand = decode(record.value, record.headers, accept=(SwapDemandV1,))
@@ -443,6 +539,7 @@ class ReactorService(Service):
         KILL_SWITCH.set(1 if limits.kill_switch else 0)
         DAILY_LOSS_LIMIT.set(float(limits.daily_loss_limit_usd))
         INVENTORY_NOTIONAL.set(float(self.market.positions.gross_usd))
+        SETTLED_HELD.set(len(self.market.positions.settled))
 
     def status(self) -> dict[str, Any]:
         if self.configmap is not None and not self.configmap.loaded:
@@ -466,6 +563,8 @@ class ReactorService(Service):
 
 
 _REBUILD_TYPES = (ExecuteTradeV1, ReactorSkipV1, TradeResultV1)
+# Results are found by their record's time, dated by the executor's clock: read a little more.
+_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _stop_on_failure(task: asyncio.Task[None], stop: asyncio.Event) -> None:

@@ -9,7 +9,7 @@ larger costs one fetch.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
@@ -49,15 +49,22 @@ async def read_to_end(
     topics: Sequence[str],
     *,
     since_ms: int | None = None,
+    no_later_than: Mapping[TopicPartition, int] | None = None,
     client_id: str = "unrip-replay",
 ) -> AsyncIterator[ConsumerRecord]:
-    """Every record of ``topics`` from ``since_ms`` (or the beginning) to their current end."""
+    """Every record of ``topics`` from ``since_ms`` (or the beginning) to their current end.
+
+    ``no_later_than`` starts a partition at that offset instead when it is earlier (a state
+    snapshot older than ``since_ms``: what it does not cover must all be read). An offset that
+    retention has deleted starts at the earliest one kept.
+    """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=None,
         enable_auto_commit=False,
         client_id=client_id,
         fetch_max_wait_ms=10,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
@@ -77,12 +84,13 @@ async def read_to_end(
             ends = await consumer.end_offsets(partitions)
             for tp in partitions:
                 hit = found.get(tp)
-                if hit is not None:
-                    consumer.seek(tp, hit.offset)
-                else:
-                    # Nothing at or after since_ms per the index; start at the listed end and
-                    # let catch_up() read whatever the real end adds.
-                    consumer.seek(tp, ends[tp])
+                # Nothing at or after since_ms per the index: start at the listed end and let
+                # catch_up() read whatever the real end adds. (Tansu 0.6 answers "nothing" with
+                # offset 0 and timestamp -1 instead of no entry: that is nothing too.)
+                found_one = hit is not None and hit.timestamp >= 0
+                start = hit.offset if hit is not None and found_one else ends[tp]
+                earlier = (no_later_than or {}).get(tp)
+                consumer.seek(tp, start if earlier is None else min(start, earlier))
         async for record in catch_up(consumer, partitions):
             yield record
     finally:

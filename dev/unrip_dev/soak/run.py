@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import sys
 import time
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from unrip.monitor.stats import PipelineStats
 from unrip.runtime.kafka import ensure_topics, make_producer
 from unrip.runtime.settings import ServiceSettings
 from unrip.topics import CATALOGUE
@@ -41,8 +43,10 @@ from unrip_dev.supervisor import Supervisor, http_json, http_text, local_env
 
 SERVICES = ("paper-venue", "executor", "reactor", "monitor", "ingest")
 # Restart order and the share of the demands after which each is due (the ingest first: its
-# restart must fall while it is still feeding).
-RESTARTS = (("ingest", 0.15), ("reactor", 0.3), ("executor", 0.45), ("monitor", 0.6))
+# restart must fall while it is still feeding). All in the first third, so that every service's
+# windows have refilled (one window after its restart) before the warm-up point and the growth
+# measured after it is the steady state's, not a window filling up.
+RESTARTS = (("ingest", 0.1), ("monitor", 0.15), ("executor", 0.2), ("reactor", 0.3))
 
 
 @dataclass
@@ -53,6 +57,7 @@ class SoakOptions:
     feed_len: int = 2_000  # distinct frames per pass of the looping feed
     bursts: int = 10  # bursts of hostile bus records over the run
     warmup_fraction: float = 0.7
+    max_growth_pct: float = 10.0  # RSS growth after warm-up that still counts as flat
     sample_interval_s: float = 2.0
     drain_timeout_s: float = 300.0
     # Stop feeding after this long even short of ``demands`` (None: never); progress (restarts,
@@ -69,6 +74,14 @@ class _Samples:
 
     def add(self, name: str, progress: float, at_s: float, mib: float) -> None:
         self.rss.setdefault(name, []).append((progress, at_s, mib))
+
+    def write_csv(self, path: Path) -> None:
+        """Every sample, for a look at the trend behind the summary (plateau or slope)."""
+        with path.open("w", encoding="utf-8") as out:
+            out.write("service,progress,seconds,rss_mib\n")
+            for name, samples in sorted(self.rss.items()):
+                for progress, at_s, mib in samples:
+                    out.write(f"{name},{progress:.4f},{at_s:.1f},{mib:.1f}\n")
 
     def summary(
         self, warmup: float, settled_after_s: dict[str, float]
@@ -105,14 +118,21 @@ class _Soak:
         self.run_dir = run_dir
         self.run_id = run_id
         window_s = self.window_s = 3600 * options.live_rate_per_s / options.rate_per_s
+        # How long each service's memory takes to reach its steady state after a (re)start:
+        # its windows, and for the monitor also its latency samples (a fixed count).
+        samples_s = PipelineStats.latency_window / options.rate_per_s
+        self.refill_s = {"monitor": max(window_s, samples_s)}
         self.env = {
             **local_env(bootstrap),
             "UNRIP_REACTOR_DECIDED_WINDOW_S": str(window_s),
+            "UNRIP_REACTOR_SETTLED_WINDOW_S": str(window_s),
+            "UNRIP_REACTOR_REBUILD_LOOKBACK_S": str(max(1, round(window_s))),
             "UNRIP_MONITOR_WINDOW_S": str(window_s),
         }
         self.supervisor = Supervisor(run_dir, self.env)
         self.ledger = RunLedger(run_id, options.feed_len)
         self.samples = _Samples()
+        self.load: list[float] = []  # the machine's 1-minute load average, per sample
         self.venue_port = free_port()
         self.strategy = write_bench_strategy(run_dir / "soak-strategy.yaml")
         self.generation = 0
@@ -206,7 +226,8 @@ class _Soak:
         self.restarts[name] = self.restarts.get(name, 0) + 1
         self.restart_ready_s[name] = round(time.monotonic() - started, 1)
         # Its de-duplication windows refill for one window after the restart.
-        self.settled_after_s[name] = time.monotonic() - self.started + self.window_s
+        refill_s = self.refill_s.get(name, self.window_s)
+        self.settled_after_s[name] = time.monotonic() - self.started + refill_s
         self.log(f"{name} restarted at {self.progress:.0%} of the demands")
 
     # --- the run -------------------------------------------------------------------------
@@ -215,6 +236,7 @@ class _Soak:
         """RSS of every service every few seconds; an unexpected exit is a crash (respawned)."""
         while not stop.is_set():
             progress = self.progress
+            self.load.append(os.getloadavg()[0])  # a shared machine's noise, in the report
             for name, child in list(self.supervisor.children.items()):
                 if child.process is None or name in self.stopping:
                     continue
@@ -307,13 +329,19 @@ class _Soak:
                 "demands_at_end": monitor.get("demands"),
                 "results_at_end": monitor.get("results"),
                 "pnl_usd_at_end": monitor.get("pnl_usd"),
+                "skip_reasons_at_end": monitor.get("skip_reasons"),
             },
-            "services": self.samples.summary(o.warmup_fraction, self.settled_after_s),
+            "services": self._services(),
             "rate_per_s": o.rate_per_s,
+            "load_avg_1m": _spread(self.load),
             "demands_per_s_achieved": round(self.ledger.demands / feeding_s, 1),
             "window_s": float(self.env["UNRIP_MONITOR_WINDOW_S"]),
             "events": self.events,
         }
+
+    def _services(self) -> dict[str, dict[str, float | None]]:
+        self.samples.write_csv(self.run_dir / "rss.csv")
+        return self.samples.summary(self.options.warmup_fraction, self.settled_after_s)
 
     async def _drain(self) -> bool:
         deadline = time.monotonic() + self.options.drain_timeout_s
@@ -339,6 +367,13 @@ class _Soak:
         return sum(float(v) for v in values)
 
 
+def _spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    mean = sum(values) / len(values)
+    return {"min": round(min(values), 2), "mean": round(mean, 2), "max": round(max(values), 2)}
+
+
 def run_soak(options: SoakOptions) -> dict[str, Any]:
     started = time.monotonic()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -352,11 +387,35 @@ def run_soak(options: SoakOptions) -> dict[str, Any]:
             report = asyncio.run(_Soak(options, broker.bootstrap_servers, run_dir, run_id).run())
     report["time_s"] = round(time.monotonic() - started, 1)
     report["run_dir"] = str(run_dir)
-    report["ok"] = (
+    report.update(verdict(report, options.max_growth_pct))
+    return report
+
+
+def verdict(report: dict[str, Any], max_growth_pct: float) -> dict[str, Any]:
+    """``ok``: nothing lost, no crash, every restart clean and done, memory flat after warm-up.
+
+    ``memory_flat`` is judged only on services with a growth figure: a run too short to pass
+    a service's warm-up has none, and says so in ``memory_unmeasured`` rather than passing
+    or failing on a window that was still filling.
+    """
+    services: dict[str, dict[str, Any]] = report["services"]
+    grown = {
+        name: figures["rss_growth_pct"]
+        for name, figures in services.items()
+        if figures["rss_growth_pct"] is not None and figures["rss_growth_pct"] > max_growth_pct
+    }
+    unmeasured = sorted(name for name, f in services.items() if f["rss_growth_pct"] is None)
+    ok = (
         report["lost"] == 0
         and report["crashes"] == 0
         and not report["unclean_restarts"]
         and all(code == 0 for code in report["final_exit_codes"].values())
         and len(report["restarts"]) == len(RESTARTS)
+        and not grown
     )
-    return report
+    return {
+        "ok": ok,
+        "memory_flat": not grown,
+        "memory_grown": grown,
+        "memory_unmeasured": unmeasured,
+    }

@@ -90,11 +90,13 @@ PRINCIPALS: Final[tuple[Principal, ...]] = (
             topics.CMD_EXECUTE_TRADE,
             topics.AUDIT_REACTOR_SKIP,
             topics.AUDIT_RISK_TRIP,
+            topics.STATE_REACTOR,  # its own inventory snapshot, reloaded at start
         ),
         produces=(
             topics.CMD_EXECUTE_TRADE,
             topics.AUDIT_REACTOR_SKIP,
             topics.AUDIT_RISK_TRIP,
+            topics.STATE_REACTOR,
             dlq(topics.NORM_SWAP_DEMAND),
             dlq(topics.EXEC_TRADE_RESULT),
         ),

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from unrip_platform.cluster.bus_acls import BY_SERVICE
 
 # Pinned images. Bump deliberately (and read the release notes): Forgejo migrates its database
-# on start, Redpanda upgrades one minor version at a time.
+# on start, Redpanda upgrades one minor version at a time. A tag-only image is pulled by the
+# digest the bootstrap pinned on first contact (`image_pins.py`, docs/security.md); the cluster
+# program refuses to deploy one it has no digest for. A new tag is resolved on the next run.
 REDPANDA_IMAGE: Final = "docker.redpanda.com/redpandadata/redpanda:v25.2.11"
 FORGEJO_IMAGE: Final = "codeberg.org/forgejo/forgejo:15.0.7-rootless"
 RUNNER_IMAGE: Final = "data.forgejo.org/forgejo/runner:13.0.0"
@@ -22,7 +24,7 @@ BUILDKIT_IMAGE: Final = "moby/buildkit:v0.25.2-rootless"
 # The environment CI jobs run in (host mode): Debian with Python 3.11 and git, like the repo needs.
 JOB_IMAGE: Final = "python:3.11.13-bookworm"
 SOCAT_IMAGE: Final = "alpine/socat:1.8.0.3"
-# The monitoring stack, pinned by tag and multi-arch index digest (the digest is what is pulled).
+# The monitoring stack, pinned here by tag and multi-arch index digest (left alone by the pins).
 PROMETHEUS_IMAGE: Final = (
     "quay.io/prometheus/prometheus:v3.5.0"
     "@sha256:63805ebb8d2b3920190daf1cb14a60871b16fd38bed42b857a3182bc621f4996"

@@ -18,6 +18,7 @@ from unrip_bootstrap.recovery import (
 )
 from unrip_bootstrap.secret_files import Secrets
 from unrip_platform import names
+from unrip_platform.cluster.image_pins import UnpinnedImagesError, program_settings
 from unrip_platform.hetzner.cloud_init import BOOT_FAILURE_MARKER
 
 from tests.bootstrap.world.state import (
@@ -119,8 +120,19 @@ class FakeStack:
             world.boot(world.server)
 
     def _cluster_up(self) -> None:
-        path = Path(self.get_config()["unrip-cluster:kubeconfig"].value)
+        config = self.get_config()
+        path = Path(config["unrip-cluster:kubeconfig"].value)
         assert path.is_file(), "the cluster program reads the kubeconfig file"
+        settings, pins = (
+            config.get(f"unrip-cluster:{key}") for key in ("settings", "image_digests")
+        )
+        try:  # what the real program deploys: every image by digest, or nothing
+            self.world.deployed_images = program_settings(
+                json.loads(settings.value) if settings else {},
+                json.loads(pins.value) if pins else {},
+            ).images
+        except UnpinnedImagesError as exc:
+            raise pulumi_error(str(exc)) from None
         if not self.world.node_ready:
             raise pulumi_error("kubernetes: the API server is unreachable")
         self.world.install_platform()

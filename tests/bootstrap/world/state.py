@@ -10,7 +10,9 @@ from pulumi.automation._cmd import CommandResult as PulumiCommandResult
 from pulumi.automation.errors import CommandError
 from unrip_bootstrap.clients.pulumi_stacks import ConfigEntry
 from unrip_platform import names
+from unrip_platform.cluster.settings import Images
 
+from tests.bootstrap.world.registry import FakeRegistry
 from tests.fake_keys import pem_header
 
 ADMIN_PASSWORD = "ForgejoAdminSentinel7c1e9a"
@@ -93,6 +95,9 @@ class World:
     presented_host_key: str = HOST_KEY_LINE  # what the server at the address presents
     # Forgejo (its data lives on the volume too)
     forgejo: dict[str, Any] = field(default_factory=dict)
+    # the public registries the platform images come from
+    registry: FakeRegistry = field(default_factory=FakeRegistry.with_platform_images)
+    deployed_images: Images | None = None  # what the cluster program last deployed
 
     # --- failures -------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from unrip_bootstrap.clients.deploy import DeployError
 from unrip_bootstrap.clients.forgejo import ForgejoClient
 from unrip_bootstrap.clients.git import GitError
 from unrip_bootstrap.clients.process import CommandResult, ToolMissingError
+from unrip_bootstrap.clients.registry import RegistryClient
 from unrip_bootstrap.context import Clients
 from unrip_platform import names
 
@@ -113,5 +114,6 @@ def fake_clients(world: World, stack: str = "prod") -> tuple[Clients, FakeGit, F
         deployer=deployer,
         runner=FakeTools(),
         clock=FakeClock(world),
+        registry=RegistryClient(transport=httpx.MockTransport(world.registry.handle)),
     )
     return clients, git, deployer

@@ -53,6 +53,7 @@ WRITERS: dict[str, set[str]] = {
     topics.STATE_EXECUTOR_LEDGER: {"executor"},
     topics.EXEC_TRADE_RESULT: {"executor"},
     topics.STATE_MONITOR: {"monitor"},
+    topics.STATE_REACTOR: {"reactor"},
     topics.dlq_topic(topics.RAW_NEAR_INTENTS_QUOTE): {"ingest"},
     topics.dlq_topic(topics.RAW_NEAR_INTENTS_TOKENS): {"ingest-prices"},
     topics.dlq_topic(topics.NORM_SWAP_DEMAND): {"reactor"},
