@@ -8,12 +8,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from unrip.contracts import LedgerEntryV1, LedgerState
 from unrip.executor import states
 from unrip.executor.ledger import Ledger, Settled
+from unrip.runtime.kafka import make_consumer, make_producer
+from unrip.runtime.settings import ServiceSettings
+from unrip_dev.bench.requests import own_counts
 from unrip_dev.broker import TansuBroker
 
 from tests.factories import command
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 RESULT = '{"stored": true}'
+POLL = 500  # UNRIP_KAFKA_MAX_POLL_RECORDS: the commands one executor batch takes
 
 
 async def _ledger(bootstrap: str) -> tuple[Ledger, AIOKafkaProducer, AIOKafkaConsumer]:
@@ -162,3 +166,27 @@ async def test_an_unreadable_ledger_record_is_quarantined_and_the_rest_restored(
     finally:
         await producer.stop()
         await reader.stop()
+
+
+async def test_a_poll_batch_of_ledger_writes_travels_in_a_few_produce_requests(
+    broker: TansuBroker,
+) -> None:
+    # The broker pays per request, whatever it carries (runtime/kafka_metrics.py). A ledger
+    # entry holds its command (~2 KiB): with aiokafka's 16 KiB batches, one poll's worth of
+    # ledger writes went out as ~75 requests, each one round trip of the awaited write.
+    settings = ServiceSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    producer = make_producer(settings, "test")
+    reader = make_consumer(settings, "test-ledger", None)
+    await producer.start()
+    await reader.start()
+    try:
+        ledger = Ledger(producer, reader)
+        await ledger.write([(0, _entry(0, LedgerState.EXECUTING))])  # metadata fetched
+        before = own_counts()
+        await ledger.write([(0, _entry(n, LedgerState.EXECUTING)) for n in range(1, POLL + 1)])
+        after = own_counts()
+    finally:
+        await producer.stop()
+        await reader.stop()
+    assert after.produced - before.produced == POLL
+    assert after.requests.get("Produce", 0) - before.requests.get("Produce", 0) <= 5

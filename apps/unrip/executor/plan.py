@@ -243,8 +243,8 @@ class Planner:
         stored = in_batch or self.ledger(partition, command_id)
         if stored is None or stored.result_json is None:
             return  # first copy still in flight in this batch and not finished: it will publish
-        result = decode(stored.result_json.encode())
-        plan.outgoing.append(Outgoing(EXEC_TRADE_RESULT, command_id, result))
+        value = stored.result_json.encode()
+        plan.outgoing.append(Outgoing(EXEC_TRADE_RESULT, command_id, decode(value), value=value))
 
     def _lineage(self, entry: LedgerEntryV1) -> dict[str, Any]:
         return {
@@ -263,9 +263,11 @@ class Planner:
         result: Envelope[Any],
         now: datetime,
     ) -> None:
+        # Encoded once: the ledger stores exactly the bytes the bus carries.
+        encoded = result.to_bytes()
         final = states.advance(
-            entry, state, at=now, by=self.instance_id, result_json=result.to_bytes().decode()
+            entry, state, at=now, by=self.instance_id, result_json=encoded.decode()
         )
         plan.finals.append((partition, final))
-        plan.outgoing.append(Outgoing(EXEC_TRADE_RESULT, entry.command_id, result))
+        plan.outgoing.append(Outgoing(EXEC_TRADE_RESULT, entry.command_id, result, value=encoded))
         OUTCOMES.labels(result.payload.status.value).inc()

@@ -143,6 +143,7 @@ class ExecutorService(Service):
             finally:
                 # Hand in-flight commands off through the ledger; never wait for settlement.
                 handed = await self.window.hand_off()
+                await self.tracker.drain_writes()  # ``submitted`` entries already reported
                 log.info("stopped", extra={"in_flight_handed_off": handed})
 
     def status(self) -> dict[str, Any]:

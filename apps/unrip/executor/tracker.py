@@ -9,7 +9,8 @@ command resubmitted (paper, deadline not passed) or recorded expired.
 
 A venue with a ``on_sent`` hook (NEAR: the relay accepted the quote) gets the entry advanced to
 ``submitted``; the final record is written only after that write, so the compacted ledger's
-last record for a command is always its final one.
+last record for a command is always its final one. The ``submitted`` entries of quotes accepted
+in the same turn of the event loop share one ledger write (``grouped_writes``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from unrip.contracts import LedgerEntryV1, LedgerState, TradeStatus, utc_now
 from unrip.executor import states
+from unrip.executor.grouped_writes import GroupedWrites
 from unrip.executor.kill_switch import REASON as KILL_SWITCH
 from unrip.executor.kill_switch import KillSwitch
 from unrip.executor.ledger import Ledger
@@ -69,6 +71,7 @@ class Tracker:
         # client order id -> (partition, entry) while its outcome is awaited here.
         self._awaiting: dict[str, tuple[int, LedgerEntryV1]] = {}
         self._submitted: dict[str, tuple[asyncio.Future[None], LedgerEntryV1]] = {}
+        self._submitted_writes = GroupedWrites(ledger.write)
         if hasattr(venue, "on_sent"):
             venue.on_sent = self._sent
 
@@ -175,8 +178,15 @@ class Tracker:
             return
         submitted = states.advance(entry, LedgerState.SUBMITTED, at=utc_now(), by=self._instance_id)
         self._awaiting[client_order_id] = (partition, submitted)
-        write = asyncio.ensure_future(self._ledger.write([(partition, submitted)]))
-        self._submitted[client_order_id] = (write, submitted)
+        # Grouped with the other quotes accepted in this turn: one ledger write for all.
+        self._submitted[client_order_id] = (
+            self._submitted_writes.note(partition, submitted),
+            submitted,
+        )
+
+    async def drain_writes(self) -> None:
+        """Wait until every ``submitted`` entry already reported is written (on stopping)."""
+        await self._submitted_writes.drain()
 
     async def _latest(self, item: Command) -> LedgerEntryV1:
         held = self._submitted.pop(item.client_order_id, None)

@@ -52,6 +52,7 @@ def make_producer(settings: ServiceSettings, role: str, **overrides: Any) -> AIO
         "client_id": f"{settings.kafka_client_id_prefix}-{role}-{settings.instance_id}",
         "acks": "all",
         "linger_ms": settings.kafka_linger_ms,
+        "max_batch_size": settings.kafka_max_batch_bytes,
         "enable_idempotence": settings.kafka_enable_idempotence,
         "request_timeout_ms": settings.kafka_request_timeout_ms,
     }
@@ -90,11 +91,17 @@ class Outgoing:
     partition: int | None = None
     # Beyond the envelope's routing headers, e.g. the reactor's command MAC (runtime.signing).
     headers: tuple[tuple[str, bytes], ...] = ()
+    # The envelope's JSON when the caller already made it (the executor stores each result in
+    # its ledger entry too): sent as it is instead of serialised a second time.
+    value: bytes | None = None
 
 
 async def _send(producer: AIOKafkaProducer, record: Outgoing) -> asyncio.Future[RecordMetadata]:
     """Queue one record; the future resolves when the broker has acknowledged it."""
-    value, headers = encode(record.envelope)
+    if record.value is None:
+        value, headers = encode(record.envelope)
+    else:
+        value, headers = record.value, record.envelope.header_pairs()
     future: asyncio.Future[RecordMetadata] = await producer.send(
         record.topic,
         value=value,

@@ -46,6 +46,13 @@ class ServiceSettings(BaseSettings):
     # one produce request in flight per broker and batches whatever arrives meanwhile, so
     # lingering only adds delay: 1 ms cost ~1.4 ms per awaited send (docs/benchmarks.md).
     kafka_linger_ms: int = Field(default=0, ge=0)
+    # Bytes per partition in one produce batch. aiokafka's 16 KiB default holds ~5 ledger
+    # entries (a command and its stored result are ~3 KiB), so 500 ledger writes sent
+    # together went out as ~75 produce requests, each costing the broker about the same
+    # (docs/benchmarks.md). Half a MiB keeps a batch under every broker's default 1 MiB
+    # message limit; with linger 0 a larger limit never delays a send, it only lets what is
+    # already queued travel in one request.
+    kafka_max_batch_bytes: int = Field(default=524_288, ge=1024, le=1_048_576)
     kafka_fetch_max_wait_ms: int = Field(default=10, ge=0)
     kafka_max_poll_records: int = Field(default=500, ge=1)
     # Consumers commit the offsets of handled batches at most this often (0: after every
