@@ -55,6 +55,7 @@ def test_the_services_export_their_known_metrics(app_names: set[str]) -> None:
         "unrip_reactor_daily_pnl_usd",
         "unrip_reactor_open_exposure_usd",
         "unrip_reactor_skips_total",
+        "unrip_reactor_results_past_window_total",
         "unrip_executor_in_flight",
         "unrip_dead_letters_total",
         "unrip_monitor_end_to_end_seconds_bucket",
