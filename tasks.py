@@ -314,9 +314,9 @@ def dr(c: Context, scenario: str, yes: bool = False, stack: str = "prod") -> Non
         "json": "print the results as one JSON object on the last line of stdout",
         "quick": "a short run that only checks everything works (the test command uses it)",
         "bootstrap_servers": "use this Kafka/Redpanda (default: the embedded broker)",
-        "stage": "run only this measurement: quote-latency (default: all of them)",
+        "stage": "run only this measurement: quote-latency or executor (default: all of them)",
     },
-    kinds={"stage": choice(("quote-latency",))},
+    kinds={"stage": choice(("quote-latency", "executor"))},
 )
 def bench(
     c: Context,

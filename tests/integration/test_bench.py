@@ -175,6 +175,9 @@ def test_the_executor_is_measured_against_a_venue_that_settles_later(
     assert settling["venue_settles_after_s"] == 2
     assert settling["durable_commands_per_s"] > 0
     assert settling["share_of_bare_relay_drain"] > 0
+    # Issue 12's target is that share, judged beside the others.
+    target = result["targets"]["executor_vs_relay"]
+    assert target["value"] == settling["share_of_bare_relay_drain"] and target["limit"] == 0.25
 
 
 def test_quote_latency_is_reported_for_every_quote_at_20_per_second(

@@ -20,8 +20,10 @@ THROUGHPUT_SHARE = 0.1
 CPU_RATIO_LIMIT = 15.0
 DECISION_P99_US = 20.0
 RSS_MIB = 80.0
-# Issue 12: command consumed -> quote_response on the relay's wire, p99 at 20 commands/s.
+# Issue 12: command consumed -> quote_response on the relay's wire, p99 at 20 commands/s; and
+# durable commands/s against a venue settling 2 s later, at least a quarter of one relay's drain.
 QUOTE_P99_MS = 10.0
+EXECUTOR_SHARE = 0.25
 
 
 def _at_rate(steps: list[dict[str, Any]], rate: float) -> dict[str, Any] | None:
@@ -81,6 +83,26 @@ def quote_latency_target(quote_latency: dict[str, Any] | None) -> dict[str, Any]
     )
 
 
+def executor_vs_relay_target(
+    executor: dict[str, Any] | None, baseline: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Durable commands/s against the settling venue over one bare relay's drain, same run.
+
+    The settling figure, not the plain drain: a live venue answers seconds later, and the
+    in-flight window is what has to keep the executor busy meanwhile (issue 12).
+    """
+    settled = ((executor or {}).get("drain_venue_settling") or {}).get("durable_commands_per_s")
+    relay = ((baseline or {}).get("relay_throughput") or {}).get("msgs_per_s")
+    share = _ratio(settled, relay)
+    return _target(
+        share,
+        EXECUTOR_SHARE,
+        share is not None and share >= EXECUTOR_SHARE,
+        durable_commands_per_s=settled,
+        relay_msgs_per_s=relay,
+    )
+
+
 def assess(document: dict[str, Any]) -> dict[str, Any]:
     """Each target with its measured value, its limit and whether it is met (None: unmeasured)."""
     ratios = {r["rate_per_s"]: r for r in latency_ratios(document)}
@@ -130,6 +152,9 @@ def assess(document: dict[str, Any]) -> dict[str, Any]:
         ),
         "quote_latency_p99_ms": quote_latency_target(
             document.get("executor", {}).get("quote_latency")
+        ),
+        "executor_vs_relay": executor_vs_relay_target(
+            document.get("executor"), document.get("baseline")
         ),
     }
 

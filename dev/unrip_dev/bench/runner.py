@@ -32,13 +32,13 @@ from unrip.runtime.settings import ServiceSettings
 from unrip.topics import CATALOGUE, EXECUTION_PARTITIONS
 
 from unrip_dev.bench.archive import time_archive
-from unrip_dev.bench.baseline import Baseline, bench_topics
+from unrip_dev.bench.baseline import Baseline, RelayThroughput, bench_topics
 from unrip_dev.bench.decision import time_decisions
 from unrip_dev.bench.ledger import time_restore
 from unrip_dev.bench.machine import machine_info, tansu_version
 from unrip_dev.bench.pipeline import RESPONSE_WINDOW_MS, Pipeline, StepResult
 from unrip_dev.bench.quote_latency import RATE_PER_S, time_quote_latency
-from unrip_dev.bench.report import assess, quote_latency_target
+from unrip_dev.bench.report import assess, executor_vs_relay_target, quote_latency_target
 from unrip_dev.bench.sizes import baseline_message_bytes, hop_message_bytes
 from unrip_dev.broker import TansuBroker, tansu_binary
 from unrip_dev.supervisor import (
@@ -117,7 +117,7 @@ QUICK = Profile(
 
 
 # Stages that ``--stage`` runs on their own (the whole bench when none is named).
-STAGES = ("quote-latency",)
+STAGES = ("quote-latency", "executor")
 
 
 @dataclass
@@ -271,10 +271,7 @@ class _Run:
                 chain += await baseline.latency(
                     [rate], p.step_s, p.step_max_events, p.warmup_s, p.drain_timeout_s
                 )
-        self.say(f"baseline: one relay draining {p.relay_messages} messages")
-        async with self._bus("relay-drain") as bus:
-            baseline = self._baseline(bus, "relay-drain", size)
-            relay = await baseline.throughput(p.relay_messages, p.drain_timeout_s)
+        relay = await self.relay_drain(size)
 
         latency: list[StepResult] = []
         for rate in p.rates:
@@ -282,6 +279,52 @@ class _Run:
             latency.append(await self._pipeline_step(f"r{rate:g}", rate, p.events(rate)))
         search = await self._capacity(latency)
 
+        drains = await self.executor_drains(relay)
+        quote_latency = await self.quote_latency()
+        self.say(f"executor: restoring a ledger partition of {p.ledger_entries} entries")
+        async with self._bus("ledger") as bus:
+            restore = await time_restore(bus.settings, p.ledger_entries)
+        self.say(f"archive: archiving {p.archive_events} events, then replaying them")
+        async with self._bus("archive") as bus:
+            archive = await time_archive(
+                bus.settings, bus.env, self._logs("archive"), p.archive_events, p.drain_timeout_s
+            )
+
+        steps = [*latency, search.probe, *search.steps]
+        return {
+            "message_bytes": {**hop_bytes, "baseline": size},
+            "decision": decision.as_dict(),
+            "baseline": {
+                "message_bytes": size,
+                "latency": [c.as_dict() for c in chain],
+                "relay_throughput": relay.as_dict(),
+            },
+            "pipeline": {
+                "latency": [s.as_dict() for s in latency],
+                "throughput": search.as_dict(),
+                "clean_exits": all(s.clean_exit for s in steps) and drains.clean_exit,
+            },
+            "executor": {
+                "drain": drains.drain,
+                "drain_venue_settling": drains.settling,
+                "quote_latency": quote_latency,
+                "ledger_restore": restore,
+            },
+            "archive": archive,
+            "footprint": _footprint(latency, drains.after_drain),
+        }
+
+    async def relay_drain(self, size: int) -> RelayThroughput:
+        """One bare relay draining a backlog: the rate the executor's figures are read against."""
+        p = self.profile
+        self.say(f"baseline: one relay draining {p.relay_messages} messages")
+        async with self._bus("relay-drain") as bus:
+            baseline = self._baseline(bus, "relay-drain", size)
+            return await baseline.throughput(p.relay_messages, p.drain_timeout_s)
+
+    async def executor_drains(self, relay: RelayThroughput) -> _Drains:
+        """The executor draining a backlog, then again against a venue settling 2 s later."""
+        p = self.profile
         self.say(f"executor: draining {p.executor_commands} commands")
         async with self._bus("executor") as bus:
             pipeline = await self._pipeline(bus, "executor")
@@ -305,45 +348,17 @@ class _Run:
             finally:
                 exit_codes.update({f"settling-{k}": v for k, v in (await pipeline.stop()).items()})
         settling["venue_settles_after_s"] = SETTLING_VENUE_MS / 1000
-        relay_rate = relay.msgs_per_s
-        settled_rate = settling.get("durable_commands_per_s")
-        settling["share_of_bare_relay_drain"] = (
-            round(settled_rate / relay_rate, 3) if settled_rate and relay_rate else None
-        )
-        quote_latency = await self.quote_latency()
-        self.say(f"executor: restoring a ledger partition of {p.ledger_entries} entries")
-        async with self._bus("ledger") as bus:
-            restore = await time_restore(bus.settings, p.ledger_entries)
-        self.say(f"archive: archiving {p.archive_events} events, then replaying them")
-        async with self._bus("archive") as bus:
-            archive = await time_archive(
-                bus.settings, bus.env, self._logs("archive"), p.archive_events, p.drain_timeout_s
+        settling["share_of_bare_relay_drain"] = executor_vs_relay_target(
+            {"drain_venue_settling": settling}, {"relay_throughput": relay.as_dict()}
+        )["value"]
+        if self.options.progress is not None:
+            self.options.progress(
+                f"    executor: {drain.get('durable_commands_per_s')}/s; venue settling: "
+                f"{settling.get('durable_commands_per_s')}/s, "
+                f"{settling['share_of_bare_relay_drain']} of the relay's "
+                f"{relay.as_dict()['msgs_per_s']}/s"
             )
-
-        steps = [*latency, search.probe, *search.steps]
-        return {
-            "message_bytes": {**hop_bytes, "baseline": size},
-            "decision": decision.as_dict(),
-            "baseline": {
-                "message_bytes": size,
-                "latency": [c.as_dict() for c in chain],
-                "relay_throughput": relay.as_dict(),
-            },
-            "pipeline": {
-                "latency": [s.as_dict() for s in latency],
-                "throughput": search.as_dict(),
-                "clean_exits": all(s.clean_exit for s in steps)
-                and all(code == 0 for code in exit_codes.values()),
-            },
-            "executor": {
-                "drain": drain,
-                "drain_venue_settling": settling,
-                "quote_latency": quote_latency,
-                "ledger_restore": restore,
-            },
-            "archive": archive,
-            "footprint": _footprint(latency, after_drain),
-        }
+        return _Drains(drain, settling, after_drain, exit_codes)
 
     async def quote_latency(self) -> dict[str, Any]:
         """Command consumed -> quote_response at the NEAR relay stand-in, at 20 commands/s."""
@@ -440,6 +455,24 @@ class _Run:
             else:
                 high = rate
         return _Search(probe, steps, low or None, high)
+
+
+@dataclass(frozen=True)
+class _Drains:
+    """The executor's two drains (paper venue, then settling after 2 s) and how they ended."""
+
+    drain: dict[str, Any]
+    settling: dict[str, Any]
+    after_drain: dict[str, dict[str, float]]  # memory once the first drain is done
+    exit_codes: dict[str, int | None]
+
+    @property
+    def clean_exit(self) -> bool:
+        return all(code == 0 for code in self.exit_codes.values())
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.drain.get("complete")) and bool(self.settling.get("complete"))
 
 
 @dataclass(frozen=True)
@@ -550,10 +583,18 @@ def _run_stage(
     broker: dict[str, Any],
 ) -> dict[str, Any]:
     """One named stage alone: its figures under the same keys as in a full run."""
-    if options.stage != "quote-latency":
+    settings: dict[str, Any] = {
+        "kafka": kafka_settings(run.settings),
+        "event_loop": run.settings.event_loop,
+        "profile": options.profile.as_dict(),
+    }
+    if options.stage == "quote-latency":
+        figures, ok = _quote_latency_stage(run)
+    elif options.stage == "executor":
+        figures, ok = asyncio.run(_executor_stage(run))
+        settings |= {"partitions": EXECUTION_PARTITIONS, "executors": 1}
+    else:
         raise ValueError(f"unknown bench stage {options.stage!r}; known: {', '.join(STAGES)}")
-    quote_latency = asyncio.run(run.quote_latency())
-    target = quote_latency_target(quote_latency)
     document: dict[str, Any] = {
         "schema": SCHEMA,
         "stage": options.stage,
@@ -561,17 +602,39 @@ def _run_stage(
         "seconds": round(time.monotonic() - clock, 1),
         "quick": options.quick,
         "machine": machine | {"broker": broker},
-        "settings": {
-            "kafka": kafka_settings(run.settings),
-            "event_loop": run.settings.event_loop,
-            "profile": options.profile.as_dict(),
-        },
-        "executor": {"quote_latency": quote_latency},
-        "targets": {"quote_latency_p99_ms": target},
+        "settings": settings,
+        **figures,
         "run_dir": str(run.run_dir),
-        "ok": target["value"] is not None and _complete(quote_latency),
+        "ok": ok,
     }
     path = options.runs_dir / f"{run.run_dir.name}-{options.stage}.json"
     document["results_file"] = str(path)
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return document
+
+
+def _quote_latency_stage(run: _Run) -> tuple[dict[str, Any], bool]:
+    quote_latency = asyncio.run(run.quote_latency())
+    target = quote_latency_target(quote_latency)
+    figures = {
+        "executor": {"quote_latency": quote_latency},
+        "targets": {"quote_latency_p99_ms": target},
+    }
+    return figures, target["value"] is not None and _complete(quote_latency)
+
+
+async def _executor_stage(run: _Run) -> tuple[dict[str, Any], bool]:
+    """The executor's drains beside one bare relay's drain, each on a fresh broker."""
+    size = baseline_message_bytes(hop_message_bytes())
+    relay = await run.relay_drain(size)
+    drains = await run.executor_drains(relay)
+    baseline = {"message_bytes": size, "relay_throughput": relay.as_dict()}
+    executor = {"drain": drains.drain, "drain_venue_settling": drains.settling}
+    target = executor_vs_relay_target(executor, baseline)
+    figures = {
+        "baseline": baseline,
+        "executor": executor,
+        "footprint": {"after_executor_drain": drains.after_drain},
+        "targets": {"executor_vs_relay": target},
+    }
+    return figures, target["value"] is not None and drains.complete and drains.clean_exit

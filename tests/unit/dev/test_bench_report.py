@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from unrip_dev.bench.report import assess, latency_ratios
+from unrip_dev.bench.report import assess, executor_vs_relay_target, latency_ratios
 
 
 def step(rate: float, p99: float, *, sustained: bool = True, cpu_ms: float = 1.0) -> dict[str, Any]:
@@ -76,3 +76,40 @@ def test_a_target_without_its_measurement_is_neither_met_nor_missed() -> None:
     for name in ("pipeline_p99_vs_three_hops_at_1000", "pipeline_p99_vs_three_hops_at_20"):
         assert targets[name]["value"] is None
         assert targets[name]["met"] is None
+
+
+def drains(paper: float | None, settling: float | None) -> dict[str, Any]:
+    return {
+        "drain": {"durable_commands_per_s": paper},
+        "drain_venue_settling": {"durable_commands_per_s": settling, "venue_settles_after_s": 2},
+    }
+
+
+def test_the_executor_is_judged_by_its_settling_drain_against_one_relay_drain() -> None:
+    # 6,000 durable commands/s against a venue settling 2 s later, relay at 20,000 msgs/s: 0.3.
+    # The faster paper-venue drain is not what issue 12 judges.
+    baseline = document(pipeline_p99=29.0)["baseline"]
+    met = executor_vs_relay_target(drains(9_000.0, 6_000.0), baseline)
+    assert (met["value"], met["limit"], met["met"]) == (0.3, 0.25, True)
+    assert (met["durable_commands_per_s"], met["relay_msgs_per_s"]) == (6_000.0, 20_000.0)
+    missed = executor_vs_relay_target(drains(9_000.0, 2_000.0), baseline)
+    assert (missed["value"], missed["met"]) == (0.1, False)
+
+
+def test_an_executor_figure_without_its_drain_or_relay_is_neither_met_nor_missed() -> None:
+    baseline = document(pipeline_p99=29.0)["baseline"]
+    for executor, base in [
+        (drains(9_000.0, None), baseline),  # the settling drain did not complete
+        (None, baseline),
+        (drains(9_000.0, 6_000.0), None),
+        (drains(9_000.0, 6_000.0), {"relay_throughput": {"msgs_per_s": None}}),
+    ]:
+        target = executor_vs_relay_target(executor, base)
+        assert (target["value"], target["met"]) == (None, None)
+
+
+def test_a_full_document_judges_the_executor_beside_the_other_targets() -> None:
+    full = document(pipeline_p99=29.0) | {"executor": drains(9_000.0, 5_000.0)}
+    assert assess(full)["executor_vs_relay"]["value"] == 0.25
+    assert assess(full)["executor_vs_relay"]["met"] is True
+    assert assess(document(pipeline_p99=29.0))["executor_vs_relay"]["met"] is None
