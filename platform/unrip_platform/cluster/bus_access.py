@@ -26,26 +26,16 @@ from typing import Any, Final
 from unrip_platform import names
 from unrip_platform.cluster import bus_acls
 from unrip_platform.cluster.common import (
-    SMALL,
     Manifest,
-    config_map,
-    container_security_context,
     content_hash,
-    empty_dir,
-    labels,
-    metadata,
-    mount,
-    pod_security_context,
-    resources,
     secret,
-    service_account,
 )
 from unrip_platform.cluster.namespaces import BUS_ACCESS_APP, REDPANDA_ADMIN_PORT
 from unrip_platform.cluster.redpanda import (
-    REDPANDA_UID,
     SUPERUSER,
     SUPERUSER_SECRET,
     rpk_auth_env,
+    rpk_script_job,
 )
 from unrip_platform.cluster.secret_values import PLACEHOLDERS, PlatformSecrets
 from unrip_platform.cluster.settings import ClusterSettings
@@ -53,7 +43,6 @@ from unrip_platform.cluster.settings import ClusterSettings
 NS: Final = names.NAMESPACE_PLATFORM
 COMPONENT: Final = "event-bus"
 SCRIPT_KEY: Final = "ensure-bus-access.sh"
-SCRIPT_DIR: Final = "/scripts"
 USERS_SECRET: Final = "redpanda-bus-users"  # noqa: S105 (a name)
 TOPICS_SECRET: Final = names.bus_secret(bus_acls.TOPIC_JOB)
 ADMIN_HOSTS: Final = f"{names.REDPANDA_SERVICE}.{NS}.svc.cluster.local:{REDPANDA_ADMIN_PORT}"
@@ -152,43 +141,13 @@ def bus_access_manifests(
     ]
     return [
         *credential_secrets(secrets),
-        service_account(BUS_ACCESS_APP, NS, COMPONENT),
-        config_map(name, NS, COMPONENT, {SCRIPT_KEY: body}),
-        {
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": metadata(name, NS, COMPONENT, label_name=BUS_ACCESS_APP),
-            "spec": {
-                "backoffLimit": 4,
-                "activeDeadlineSeconds": 900,
-                "template": {
-                    "metadata": {"labels": labels(BUS_ACCESS_APP, COMPONENT)},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "serviceAccountName": BUS_ACCESS_APP,
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(REDPANDA_UID),
-                        "containers": [
-                            {
-                                "name": "ensure-bus-access",
-                                "image": settings.images.redpanda,
-                                "imagePullPolicy": "IfNotPresent",
-                                "command": ["/bin/bash", f"{SCRIPT_DIR}/{SCRIPT_KEY}"],
-                                "env": env,
-                                "securityContext": container_security_context(),
-                                "resources": resources(SMALL),
-                                "volumeMounts": [
-                                    mount("script", SCRIPT_DIR, read_only=True),
-                                    mount("tmp", "/tmp"),  # noqa: S108
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "script", "configMap": {"name": name}},
-                            empty_dir("tmp", "16Mi"),
-                        ],
-                    },
-                },
-            },
-        },
+        *rpk_script_job(
+            settings,
+            app=BUS_ACCESS_APP,
+            name=name,
+            container="ensure-bus-access",
+            script_key=SCRIPT_KEY,
+            script=body,
+            env=env,
+        ),
     ]

@@ -22,6 +22,7 @@ import yaml
 
 from unrip_platform import names
 from unrip_platform.cluster.common import (
+    SMALL,
     Manifest,
     config_map,
     container_security_context,
@@ -69,6 +70,65 @@ def rpk_auth_env(username: str, secret_name: str) -> list[dict[str, Any]]:
             },
         },
         {"name": "RPK_SASL_MECHANISM", "value": names.BUS_SASL_MECHANISM},
+    ]
+
+
+SCRIPT_DIR: Final = "/scripts"
+
+
+def rpk_script_job(
+    settings: ClusterSettings,
+    *,
+    app: str,
+    name: str,
+    container: str,
+    script_key: str,
+    script: str,
+    env: list[dict[str, Any]],
+) -> list[Manifest]:
+    """A bash ``script`` run once by rpk in the Redpanda image (the apps' image may not exist
+    yet): its ServiceAccount (no token), the script as a ConfigMap, and a hardened Job named
+    ``name`` (callers put a content hash in it, so a changed script runs again)."""
+    return [
+        service_account(app, NS, COMPONENT),
+        config_map(name, NS, COMPONENT, {script_key: script}),
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": metadata(name, NS, COMPONENT, label_name=app),
+            "spec": {
+                "backoffLimit": 4,
+                "activeDeadlineSeconds": 900,
+                "template": {
+                    "metadata": {"labels": labels(app, COMPONENT)},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "serviceAccountName": app,
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(REDPANDA_UID),
+                        "containers": [
+                            {
+                                "name": container,
+                                "image": settings.images.redpanda,
+                                "imagePullPolicy": "IfNotPresent",
+                                "command": ["/bin/bash", f"{SCRIPT_DIR}/{script_key}"],
+                                "env": env,
+                                "securityContext": container_security_context(),
+                                "resources": resources(SMALL),
+                                "volumeMounts": [
+                                    mount("script", SCRIPT_DIR, read_only=True),
+                                    mount("tmp", "/tmp"),  # noqa: S108
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "script", "configMap": {"name": name}},
+                            empty_dir("tmp", "16Mi"),
+                        ],
+                    },
+                },
+            },
+        },
     ]
 
 

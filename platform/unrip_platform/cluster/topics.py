@@ -21,27 +21,16 @@ from unrip import topics
 from unrip_platform import names
 from unrip_platform.cluster import bus_acls
 from unrip_platform.cluster.common import (
-    SMALL,
     Manifest,
-    config_map,
-    container_security_context,
     content_hash,
-    empty_dir,
-    labels,
-    metadata,
-    mount,
-    pod_security_context,
-    resources,
-    service_account,
 )
 from unrip_platform.cluster.namespaces import TOPICS_APP
-from unrip_platform.cluster.redpanda import REDPANDA_UID, replication_factor, rpk_auth_env
+from unrip_platform.cluster.redpanda import replication_factor, rpk_auth_env, rpk_script_job
 from unrip_platform.cluster.settings import ClusterSettings
 
 NS: Final = names.NAMESPACE_PLATFORM
 COMPONENT: Final = "event-bus"
 SCRIPT_KEY: Final = "ensure-topics.sh"
-SCRIPT_DIR: Final = "/scripts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,51 +81,19 @@ def topic_job_manifests(
     body = script(plan(catalogue, settings.redpanda.replicas))
     suffix = content_hash(body, settings.images.redpanda)
     name = f"{TOPICS_APP}-{suffix}"
-    return [
-        service_account(TOPICS_APP, NS, COMPONENT),
-        config_map(name, NS, COMPONENT, {SCRIPT_KEY: body}),
-        {
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": metadata(name, NS, COMPONENT, label_name=TOPICS_APP),
-            "spec": {
-                "backoffLimit": 4,
-                "activeDeadlineSeconds": 900,
-                "template": {
-                    "metadata": {"labels": labels(TOPICS_APP, COMPONENT)},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "serviceAccountName": TOPICS_APP,
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(REDPANDA_UID),
-                        "containers": [
-                            {
-                                "name": "ensure-topics",
-                                "image": settings.images.redpanda,
-                                "imagePullPolicy": "IfNotPresent",
-                                "command": ["/bin/bash", f"{SCRIPT_DIR}/{SCRIPT_KEY}"],
-                                "env": [
-                                    {"name": "BROKERS", "value": names.KAFKA_BOOTSTRAP_IN_CLUSTER},
-                                    {"name": "HOME", "value": "/tmp"},  # noqa: S108
-                                    *rpk_auth_env(
-                                        bus_acls.BY_SERVICE[bus_acls.TOPIC_JOB].user,
-                                        names.bus_secret(bus_acls.TOPIC_JOB),
-                                    ),
-                                ],
-                                "securityContext": container_security_context(),
-                                "resources": resources(SMALL),
-                                "volumeMounts": [
-                                    mount("script", SCRIPT_DIR, read_only=True),
-                                    mount("tmp", "/tmp"),  # noqa: S108
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "script", "configMap": {"name": name}},
-                            empty_dir("tmp", "16Mi"),
-                        ],
-                    },
-                },
-            },
-        },
+    env = [
+        {"name": "BROKERS", "value": names.KAFKA_BOOTSTRAP_IN_CLUSTER},
+        {"name": "HOME", "value": "/tmp"},  # noqa: S108
+        *rpk_auth_env(
+            bus_acls.BY_SERVICE[bus_acls.TOPIC_JOB].user, names.bus_secret(bus_acls.TOPIC_JOB)
+        ),
     ]
+    return rpk_script_job(
+        settings,
+        app=TOPICS_APP,
+        name=name,
+        container="ensure-topics",
+        script_key=SCRIPT_KEY,
+        script=body,
+        env=env,
+    )
