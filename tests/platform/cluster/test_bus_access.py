@@ -7,8 +7,6 @@ ACLs the way Redpanda reports them (the one boundary that cannot be reached here
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -22,9 +20,10 @@ from unrip_platform.cluster import bus_access, bus_acls
 from unrip_platform.cluster.redpanda import SUPERUSER
 from unrip_platform.cluster.settings import ClusterSettings, RedpandaSettings
 
+from tests.platform.cluster.rpk_stand_in import FakeRpk
+
 pytestmark = pytest.mark.platform
 
-FAKE_RPK = Path(__file__).with_name("fake_rpk.py")
 Row = tuple[str, str, str, str, str, str]  # principal, kind, name, pattern, operation, permission
 
 
@@ -32,23 +31,13 @@ def password_of(service: str) -> str:
     return f"pw-{service}-7f3a9c2e41"
 
 
-class Brokers:
+class Brokers(FakeRpk):
     """The fake rpk's state, and a way to run the Job's script against it."""
 
     def __init__(self, directory: Path) -> None:
-        self.state = directory / "state.json"
-        bin_dir = directory / "bin"
-        bin_dir.mkdir()
-        rpk = bin_dir / "rpk"
-        rpk.write_text(
-            f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(FAKE_RPK))} "$@"\n'
-        )
-        rpk.chmod(0o755)
+        super().__init__(directory)
         self.env = {
-            **os.environ,
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "FAKE_RPK_STATE": str(self.state),
-            "BROKERS": names.KAFKA_BOOTSTRAP_IN_CLUSTER,
+            **self.env,
             "ADMIN_HOSTS": bus_access.ADMIN_HOSTS,
             "RPK_USER": SUPERUSER,
             "RPK_PASS": "superuser-pw-5d1e",

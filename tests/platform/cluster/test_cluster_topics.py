@@ -7,10 +7,7 @@ cannot be reached here.
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,29 +18,13 @@ from unrip_platform import names
 from unrip_platform.cluster.settings import ClusterSettings, RedpandaSettings
 from unrip_platform.cluster.topics import SCRIPT_KEY, topic_job_manifests
 
+from tests.platform.cluster.rpk_stand_in import FakeRpk
+
 pytestmark = pytest.mark.platform
 
-FAKE_RPK = Path(__file__).with_name("fake_rpk.py")
 
-
-class Brokers:
+class Brokers(FakeRpk):
     """The fake rpk's state, and a way to run the job's script against it."""
-
-    def __init__(self, directory: Path) -> None:
-        self.state = directory / "state.json"
-        bin_dir = directory / "bin"
-        bin_dir.mkdir()
-        rpk = bin_dir / "rpk"
-        rpk.write_text(
-            f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(FAKE_RPK))} "$@"\n'
-        )
-        rpk.chmod(0o755)
-        self.env = {
-            **os.environ,
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "FAKE_RPK_STATE": str(self.state),
-            "BROKERS": names.KAFKA_BOOTSTRAP_IN_CLUSTER,
-        }
 
     def run(self, script: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
